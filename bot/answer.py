@@ -1,0 +1,226 @@
+"""Question → cited Answer. Pure: no Slack, no I/O beyond the searcher it is handed.
+
+This is where a question becomes an answer: retrieve (index.search), decide whether the
+policy really answers it (confidence), follow cross-references to the contact window,
+and frame verbatim quotes in the asker's language. Adapters (CLI, Slack, e-mail) only
+render the Answer.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from index.search import Searcher, SearchResult
+
+MAX_QUESTION_CHARS = 4000
+MAX_CITATIONS = 3
+
+ANSWERED = "answered"
+ESCALATED = "escalated"
+
+# Why an answer was escalated; adapters word it for their medium.
+REASON_NOT_COVERED = "not_covered"
+REASON_EMPTY = "empty"
+REASON_TOO_LONG = "too_long"
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: str
+    label: str
+    article: int | None
+    paragraph: int | None
+    item: int | None
+    title: str | None
+    text: str
+    score: float
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "label": self.label, "article": self.article, "paragraph": self.paragraph,
+                "item": self.item, "title": self.title, "text": self.text, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str
+    mailto: str
+
+    def to_json(self) -> dict:
+        return {"email": self.email, "mailto": self.mailto}
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    status: str  # ANSWERED | ESCALATED
+    lang: str  # "ja" | "en"
+    lead: str  # one-line frame in the asker's language
+    citations: tuple[Citation, ...]
+    contact: Contact | None
+    revision: str | None  # ISO date of the policy revision quoted
+    company: str | None
+    reason: str | None = None  # set on escalations
+    confidence: float = 0.0
+    signals: dict = field(default_factory=dict)
+
+    @property
+    def escalated(self) -> bool:
+        return self.status == ESCALATED
+
+    def to_json(self) -> dict:
+        """The JSON answer object of the CLI contract (DESIGN.md)."""
+        return {
+            "question": self.question,
+            "status": self.status,
+            "answer": render_text(self),
+            "citations": [c.to_json() for c in self.citations],
+            "contact": self.contact.to_json() if self.contact else None,
+            "lang": self.lang,
+            "revision": self.revision,
+            "confidence": round(self.confidence, 4),
+        }
+
+
+_JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def detect_language(text: str) -> str:
+    """'ja' when the text has Japanese script, 'en' when it is mostly Latin words."""
+    japanese = len(_JA_CHARS.findall(text))
+    latin = sum(len(w) for w in _LATIN_WORD.findall(text))
+    if japanese == 0 and latin > 0:
+        return "en"
+    return "ja" if japanese * 3 >= latin else "en"
+
+
+def clean_question(text: str) -> str:
+    """Normalise what adapters hand in: NFC, no control characters, collapsed whitespace."""
+    text = unicodedata.normalize("NFC", text or "")
+    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return re.sub(r"[ \t\u3000]+", " ", text).strip()
+
+
+def mailto_url(email: str, subject: str, body: str) -> str:
+    """A mailto: link with subject and body, percent-encoded (RFC 6068)."""
+    return f"mailto:{email}?subject={quote(subject, safe='')}&body={quote(body, safe='')}"
+
+
+def answer(question: str, searcher: Searcher, contact_email: str | None = None) -> Answer:
+    """Answer `question` from the policy behind `searcher`.
+
+    `contact_email` overrides the address read from the policy (POLICYBOT_CONTACT_EMAIL).
+    """
+    from bot import decide  # local: keeps the import graph one-way and the module small
+
+    text = clean_question(question)
+    lang = detect_language(text) if text else "ja"
+    facts = searcher.facts
+    email = contact_email or facts.contact_email
+    if not text:
+        return _escalation(question, lang, REASON_EMPTY, searcher, email, ())
+    if len(text) > MAX_QUESTION_CHARS:
+        return _escalation(question, lang, REASON_TOO_LONG, searcher, email, ())
+
+    result: SearchResult = searcher.search(text, lang=lang)
+    decision = decide.decide(result)
+    citations = tuple(_citation(h.clause, h.score) for h in decision.hits[:MAX_CITATIONS])
+    if not decision.answered:
+        return _escalation(question, lang, REASON_NOT_COVERED, searcher, email, citations,
+                           confidence=decision.confidence, signals=decision.signals)
+
+    # Follow cross-references: a clause that points to the contact window brings it along.
+    contact_id = searcher.contact_clause_id
+    refers_to_contact = any(
+        contact_id and (h.clause.id == contact_id or searcher.refers_to(h.clause.id, contact_id))
+        for h in decision.hits[:MAX_CITATIONS])
+    if refers_to_contact and contact_id and all(c.id != contact_id for c in citations):
+        contact_clause = searcher.clause(contact_id)
+        citations = citations[:MAX_CITATIONS] + (_citation(contact_clause, 0.0),)
+    contact = _contact(email, question, lang, citations, facts.company_name) if refers_to_contact and email else None
+    return Answer(
+        question=question, status=ANSWERED, lang=lang, lead=_lead(lang, ANSWERED, None, facts.company_name),
+        citations=citations, contact=contact, revision=facts.revision, company=facts.company_name,
+        confidence=decision.confidence, signals=decision.signals)
+
+
+def _citation(clause, score: float) -> Citation:
+    return Citation(clause.id, clause.label, clause.article, clause.paragraph, clause.item, clause.title,
+                    clause.text, float(score))
+
+
+def _escalation(question: str, lang: str, reason: str, searcher: Searcher, email: str | None,
+                nearest: tuple[Citation, ...], confidence: float = 0.0, signals: dict | None = None) -> Answer:
+    """An escalation quotes nothing as an answer: it routes the question to the contact window.
+
+    The nearest clauses are kept only as context for the hand-off e-mail, never shown as the answer.
+    """
+    facts = searcher.facts
+    contact = _contact(email, question, lang, nearest, facts.company_name) if email else None
+    return Answer(
+        question=question, status=ESCALATED, lang=lang, lead=_lead(lang, ESCALATED, reason, facts.company_name),
+        citations=(), contact=contact, revision=facts.revision, company=facts.company_name, reason=reason,
+        confidence=confidence, signals=signals or {"nearest": [c.id for c in nearest]})
+
+
+def _lead(lang: str, status: str, reason: str | None, company: str | None) -> str:
+    who = company or ("当社" if lang == "ja" else "the company")
+    if lang == "en":
+        if status == ANSWERED:
+            return f"The privacy policy of {who} says the following (quoted in the original Japanese):"
+        if reason == REASON_EMPTY:
+            return "Please type a question about the privacy policy."
+        if reason == REASON_TOO_LONG:
+            return f"That message is too long (over {MAX_QUESTION_CHARS:,} characters). Please shorten it to the question itself."
+        return "The privacy policy does not answer this question clearly, so I will not guess. Please ask the contact window."
+    if status == ANSWERED:
+        return f"{who}の個人情報保護方針では、次のとおり定めています。"
+    if reason == REASON_EMPTY:
+        return "個人情報保護方針についての質問を入力してください。"
+    if reason == REASON_TOO_LONG:
+        return f"メッセージが長すぎます（{MAX_QUESTION_CHARS:,}文字まで）。質問の部分だけを送ってください。"
+    return "個人情報保護方針にはこの質問への明確な定めがないため、推測ではお答えしません。お問い合わせ窓口にご確認ください。"
+
+
+def _contact(email: str, question: str, lang: str, citations: tuple[Citation, ...], company: str | None) -> Contact:
+    if lang == "en":
+        subject = "Question about the privacy policy"
+        body = f"Question:\n{question.strip()}\n"
+        if citations:
+            body += "\nClauses the assistant found:\n" + "\n".join(f"- {c.label}" for c in citations)
+    else:
+        subject = "個人情報保護方針に関するお問い合わせ"
+        body = f"質問:\n{question.strip()}\n"
+        if citations:
+            body += "\n関連する条項:\n" + "\n".join(f"- {c.label}" for c in citations)
+    return Contact(email=email, mailto=mailto_url(email, subject, _fit_mailto(body)))
+
+
+def _fit_mailto(body: str, limit: int = 1500) -> str:
+    """Mail clients truncate or refuse long mailto: URLs (~2,000 chars); keep the body short."""
+    if len(quote(body, safe="")) <= limit:
+        return body
+    while body and len(quote(body + "…", safe="")) > limit:
+        body = body[: int(len(body) * 0.9)]
+    return body + "…"
+
+
+def render_text(answer: Answer) -> str:
+    """Plain-text rendering used by the CLI, the JSON object and e-mail."""
+    lines = [answer.lead]
+    for citation in answer.citations:
+        lines.append("")
+        lines.append(f"■ {citation.label}")
+        lines.extend(f"  {line}" for line in citation.text.splitlines())
+    if answer.contact:
+        lines.append("")
+        if answer.lang == "en":
+            lines.append(f"Contact window: {answer.contact.email}")
+        else:
+            lines.append(f"お問い合わせ窓口: {answer.contact.email}")
+    if answer.revision and answer.citations:
+        lines.append("")
+        lines.append(f"(Policy revision {answer.revision})" if answer.lang == "en" else f"（{answer.revision} 改定版より引用）")
+    return "\n".join(lines)

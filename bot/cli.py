@@ -1,0 +1,265 @@
+"""`policybot` command line: build, ask, chat, eval, serve (+ commands registered by feature modules).
+
+User mistakes (no index, missing policy file, model not available offline) end in one
+clear message on stderr and exit code 2 — never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from bot.settings import Settings
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """Something the user can fix; the message says how."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from index.embed import ModelUnavailableError
+    from index.policy import PolicyParseError
+    from index.store import IndexUnavailableError
+
+    return (UserError, ModelUnavailableError, PolicyParseError, IndexUnavailableError, FileNotFoundError)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if getattr(args, "policy", None):
+        settings = replace(settings, policy_path=Path(args.policy))
+    if getattr(args, "index", None):
+        settings = replace(settings, index_dir=Path(args.index))
+    return settings
+
+
+def load_answerer(settings: Settings, *, require_fresh: bool = True):
+    """Load the index once for this process and wrap it for the adapters."""
+    from bot.answerer import Answerer
+    from index.store import load_searcher, read_manifest
+
+    manifest = read_manifest(settings.index_dir)
+    if manifest is None:
+        raise UserError(f"no index in {settings.index_dir}: run `policybot build` (or `make run`) first")
+    if require_fresh and settings.policy_path.is_file():
+        import hashlib
+
+        sha = hashlib.sha256(settings.policy_path.read_text(encoding="utf-8").encode("utf-8")).hexdigest()
+        if sha != manifest.get("policy_sha256"):
+            raise UserError(f"the index in {settings.index_dir} was built from another version of "
+                            f"{settings.policy_path}: run `policybot build` (see `policybot diff` for the changes)")
+    searcher = load_searcher(settings.index_dir, model=settings.model)
+    return Answerer.fixed(searcher, settings.contact_email_override)
+
+
+# --- build -----------------------------------------------------------------------------
+def cmd_build(args: argparse.Namespace) -> int:
+    from index import store
+
+    settings = _settings(args)
+    if args.rollback:
+        name = store.rollback(settings.index_dir)
+        print(f"rolled back: {settings.index_dir} now serves generation {name}")
+        return 0
+    bar = _progress_bar(enabled=not args.quiet and sys.stderr.isatty())
+    report = store.build(settings.policy_path, settings.index_dir, settings.model, force=args.force,
+                         progress=bar)
+    if report.skipped:
+        print(f"index is up to date ({report.clause_count} clauses, model {report.model}); "
+              "nothing to do (use --force to rebuild)")
+        return 0
+    if report.previous_policy_text is not None:
+        _print_change_summary(report.previous_policy_text, settings.policy_path)
+    print(f"built {report.clause_count} clauses with {report.model} in {report.seconds:.1f}s → "
+          f"{settings.index_dir}/{report.generation}")
+    _announce(settings, report)
+    return 0
+
+
+def _progress_bar(enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=4, desc="building index", unit="step", file=sys.stderr, leave=False)
+
+    def step(label: str, done: int, total: int) -> None:
+        bar.set_postfix_str(label)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+    return step
+
+
+def _print_change_summary(old_text: str, policy_path: Path) -> None:
+    try:
+        from index.diff import diff_policies, format_terminal
+    except ImportError:
+        return
+    from index.policy import load, parse
+
+    changes = diff_policies(parse(old_text), load(policy_path))
+    print(format_terminal(changes, color=sys.stdout.isatty()))
+
+
+def _announce(settings: Settings, report) -> None:
+    try:
+        from bot.announce import announce_build
+    except ImportError:
+        return
+    announce_build(settings, report)
+
+
+# --- ask / chat --------------------------------------------------------------------------
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.answer import render_text
+
+    settings = _settings(args)
+    answerer = load_answerer(settings)
+    if args.question == ["-"]:
+        for line in sys.stdin:
+            result = answerer.answer(line.rstrip("\n"))
+            sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        return 0
+    question = " ".join(args.question)
+    result = answerer.answer(question)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(render_text(result))
+        if result.contact:
+            label = "Write to the contact window" if result.lang == "en" else "窓口へのメール下書き"
+            print(f"\n{label}: {result.contact.mailto}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.answer import render_text
+
+    settings = _settings(args)
+    answerer = load_answerer(settings)
+    facts = answerer.facts
+    print(f"{facts.company_name or ''} 個人情報保護方針アシスタント（{facts.revision or '?'} 改定版）")
+    print("質問を入力してください / Ask a question about the privacy policy. Ctrl-D or 'exit' to quit.")
+    while True:
+        try:
+            question = input("\n? ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question.strip().lower() in {"exit", "quit", ":q"}:
+            return 0
+        if not question.strip():
+            continue
+        result = answerer.answer(question)
+        print(render_text(result))
+        if result.contact:
+            print(f"\nmailto: {result.contact.mailto}")
+
+
+# --- eval --------------------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluate import evaluate, format_report, load_questions
+
+    settings = _settings(args)
+    answerer = load_answerer(settings)
+    questions = load_questions(Path(args.questions))
+    started = time.perf_counter()
+    report = evaluate(answerer, questions)
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report, args.verbose))
+    return 0
+
+
+# --- serve -------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.slack_app import serve
+
+    settings = _settings(args)
+    if not settings.slack_bot_token:
+        raise UserError("SLACK_BOT_TOKEN is not set: see README \"Run it in Slack\" (or use `policybot chat`)")
+    if args.auto_build:
+        from index import store
+
+        store.build(settings.policy_path, settings.index_dir, settings.model)
+    answerer = load_answerer(settings)
+    return serve(settings, answerer) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="policybot",
+        description="Answers questions about the privacy policy, citing its clauses.",
+        epilog="examples:\n  policybot build\n  policybot ask 利用料金の請求に個人情報を使いますか\n"
+               "  echo 'Do you share my data?' | policybot ask --json -\n"
+               "  policybot eval ../shared/eval/questions-dev.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--policy", help="policy text file (default: $POLICYBOT_POLICY or policy_text/privacy_policy.txt)")
+    common.add_argument("--index", help="index directory (default: $POLICYBOT_INDEX or var/index)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("build", parents=[common], help="build the index from the policy text")
+    p.add_argument("--force", action="store_true", help="rebuild even if the policy and model are unchanged")
+    p.add_argument("--rollback", action="store_true", help="make the previous index generation live again")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question (or one per line with '--json -')")
+    p.add_argument("--json", action="store_true", help="print the JSON answer object")
+    p.add_argument("question", nargs="+", help="the question; '-' reads one question per line from stdin")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[common], help="interactive terminal session")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("eval", parents=[common], help="recall@1/@3, MRR and escalation accuracy on a question file")
+    p.add_argument("questions", help="JSONL question file (id, q, kind, lang, gold, escalate, contact)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", parents=[common], help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set)")
+    p.add_argument("--auto-build", action="store_true", help="build the index first if it is missing or stale")
+    p.set_defaults(func=cmd_serve)
+
+    for register in _feature_registrars():
+        register(sub)
+    return parser
+
+
+def _feature_registrars():
+    """Commands contributed by feature modules (hand-off outbox, policy diff)."""
+    registrars = []
+    for module_name in ("bot.handoff.cli", "bot.diff_cli"):
+        try:
+            module = __import__(module_name, fromlist=["register_cli"])
+        except ImportError:
+            continue
+        registrars.append(module.register_cli)
+    return registrars
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except _user_errors() as exc:
+        print(f"policybot: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""`policybot eval`: recall@1/@3, MRR and escalation accuracy on a question file (DESIGN.md format)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.answerer import Answerer
+
+
+def load_questions(path: Path) -> list[dict]:
+    questions = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
+        missing = {"id", "q", "gold", "escalate"} - set(item)
+        if missing:
+            raise ValueError(f"{path}:{lineno}: missing {', '.join(sorted(missing))}")
+        questions.append(item)
+    return questions
+
+
+def hits_gold(clause_id: str, gold: list[str]) -> bool:
+    """A citation hits gold G when its id equals G, lies inside G, or contains G."""
+    return any(clause_id == g or clause_id.startswith(g + "-") or g.startswith(clause_id + "-") for g in gold)
+
+
+def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
+    """Ranking metrics use the retrieval ranking (also for escalated in-scope questions, so a
+    wrong escalation is counted once, under in_scope_escalated, not again as a miss)."""
+    rows = []
+    for q in questions:
+        result = answerer.answer(q["q"])
+        ranked = [c.id for c in result.citations] if not result.escalated else list(result.signals.get("nearest", []))
+        first = next((i for i, cid in enumerate(ranked) if hits_gold(cid, q["gold"])), None)
+        rows.append({
+            "id": q["id"], "kind": q.get("kind"), "lang": q.get("lang"), "q": q["q"], "gold": q["gold"],
+            "escalate": bool(q["escalate"]), "want_contact": bool(q.get("contact")),
+            "status": result.status, "ranked": ranked, "first_hit": first,
+            "contact": result.contact is not None, "confidence": round(result.confidence, 3),
+        })
+    inscope = [r for r in rows if not r["escalate"]]
+    oos = [r for r in rows if r["escalate"]]
+    english = [r for r in inscope if r["lang"] == "en"]
+
+    def recall(rs: list[dict], k: int) -> float:
+        return _ratio(sum(r["first_hit"] is not None and r["first_hit"] < k for r in rs), len(rs))
+
+    return {
+        "questions": len(rows),
+        "in_scope": len(inscope),
+        "recall@1": recall(inscope, 1),
+        "recall@3": recall(inscope, 3),
+        "mrr": _ratio(sum(1 / (r["first_hit"] + 1) for r in inscope if r["first_hit"] is not None), len(inscope)),
+        "english_recall@3": recall(english, 3),
+        "out_of_scope_escalated": _ratio(sum(r["status"] == "escalated" for r in oos), len(oos)),
+        "in_scope_escalated": _ratio(sum(r["status"] == "escalated" for r in inscope), len(inscope)),
+        "contact_set_when_expected": _ratio(sum(r["contact"] for r in rows if r["want_contact"]),
+                                            sum(r["want_contact"] for r in rows)),
+        "rows": rows,
+    }
+
+
+def _ratio(n: float, d: int) -> float:
+    return round(n / d, 4) if d else 1.0
+
+
+def format_report(report: dict, verbose: bool = False) -> str:
+    lines = [
+        f"questions           {report['questions']} ({report['in_scope']} in scope)",
+        f"recall@1            {report['recall@1']:.3f}",
+        f"recall@3            {report['recall@3']:.3f}   (English {report['english_recall@3']:.3f})",
+        f"MRR                 {report['mrr']:.3f}",
+        f"out-of-scope escalated {report['out_of_scope_escalated']:.3f}",
+        f"in-scope escalated  {report['in_scope_escalated']:.3f}",
+        f"contact when expected {report['contact_set_when_expected']:.3f}",
+    ]
+    if "seconds" in report:
+        lines.append(f"time                {report['seconds']:.1f}s")
+    for r in report["rows"]:
+        wrong = (r["escalate"] != (r["status"] == "escalated")) or (not r["escalate"] and (r["first_hit"] is None or r["first_hit"] >= 3)) \
+            or (r["want_contact"] and not r["contact"])
+        if verbose or wrong:
+            mark = "MISS" if wrong else "ok  "
+            lines.append(f"{mark} {r['id']:5} {r['status']:9} conf={r['confidence']:.2f} top={r['ranked'][:3]} "
+                         f"gold={r['gold']} {r['q'][:40]}")
+    return "\n".join(lines)

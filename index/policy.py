@@ -1,0 +1,370 @@
+"""Policy text → clause tree (Article → Paragraph → Item) with ids and legal-style labels.
+
+The parser keeps every clause's text verbatim: answers quote it, so nothing may be
+rewritten. Structure is recognised on an NFKC-normalised copy of each line so that
+full- and half-width brackets, digits and dots are treated alike.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+TRAILER_ID = "trailer"
+PREAMBLE_ID = "preamble"
+
+_KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NUM = r"(\d+|[〇一二三四五六七八九十百]+)"
+_HEADING = re.compile(rf"^第\s*{_NUM}\s*条\s*(?:\(\s*(.+?)\s*\))?\s*$")
+_PARAGRAPH = re.compile(r"^(\d+)\s*\.\s*(.*)$")
+_ITEM = re.compile(r"^(?:-\s*)?\((\d+)\)\s*(.*)$")
+_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_RAW_MARKER = re.compile(r"^\s*(?:(?:[-－]\s*)?[（(][0-9０-９]+[）)]|[0-9０-９]+\s*[.．])\s*")
+_TRAILER_LINE = re.compile(r"^(制定|改定|改訂|施行|最終改定|最終改訂)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_COMPANY = re.compile(r"(株式会社[^\s、。,（(「]+|[^\s、。,（(「：:]+株式会社)")
+
+
+class PolicyParseError(ValueError):
+    """The policy text does not have the structure the bot can cite; names the line."""
+
+    def __init__(self, message: str, line: int | None = None, path: str | None = None):
+        where = f"{path or 'policy'}:{line}: " if line else (f"{path}: " if path else "")
+        super().__init__(f"{where}{message}")
+        self.line = line
+
+
+@dataclass
+class Item:
+    number: int
+    text: str
+    line: int
+
+
+@dataclass
+class Paragraph:
+    number: int
+    text: str
+    line: int
+    numbered: bool
+    items: list[Item] = field(default_factory=list)
+
+
+@dataclass
+class Article:
+    number: int
+    title: str | None
+    line: int
+    paragraphs: list[Paragraph] = field(default_factory=list)
+
+    @property
+    def single_paragraph(self) -> bool:
+        """Japanese legal usage: a one-paragraph article is cited without 第1項."""
+        return len(self.paragraphs) == 1 and (
+            not self.paragraphs[0].numbered or self.paragraphs[0].number == 1
+        )
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One citable unit. `text` is verbatim; `context` is what retrieval embeds around it."""
+
+    id: str
+    label: str
+    kind: str  # article | paragraph | item | trailer | preamble
+    article: int | None
+    paragraph: int | None
+    item: int | None
+    title: str | None
+    text: str
+    context: str
+    line: int
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id, "label": self.label, "kind": self.kind, "article": self.article,
+            "paragraph": self.paragraph, "item": self.item, "title": self.title,
+            "text": self.text, "context": self.context, "line": self.line,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Clause":
+        return cls(**{k: data[k] for k in (
+            "id", "label", "kind", "article", "paragraph", "item", "title", "text", "context", "line")})
+
+
+@dataclass
+class Policy:
+    articles: list[Article]
+    trailer_text: str | None
+    trailer_line: int | None
+    preamble_text: str | None
+    source_text: str
+    sha256: str
+
+    # --- facts read from the text (never hard-coded) ---------------------------------
+    @property
+    def contact_article(self) -> Article | None:
+        """The article holding the contact window: the last one that names an e-mail address."""
+        for article in reversed(self.articles):
+            if any(_EMAIL.search(p.text) for p in article.paragraphs):
+                return article
+        return None
+
+    @property
+    def contact_email(self) -> str | None:
+        article = self.contact_article
+        if article is None:
+            return None
+        for paragraph in article.paragraphs:
+            found = _EMAIL.search(paragraph.text)
+            if found:
+                return found.group(0)
+        return None
+
+    @property
+    def company_name(self) -> str | None:
+        for text in self._texts_contact_first():
+            found = _COMPANY.search(text)
+            if found:
+                return found.group(1)
+        return None
+
+    @property
+    def dates(self) -> list[date]:
+        """Enactment and revision dates from the trailer, oldest first."""
+        if not self.trailer_text:
+            return []
+        found = [date(int(y), int(m), int(d)) for y, m, d in _DATE.findall(unicodedata.normalize("NFKC", self.trailer_text))]
+        return sorted(found)
+
+    @property
+    def revision_date(self) -> date | None:
+        """The revision in force: the latest date of the trailer."""
+        dates = self.dates
+        return dates[-1] if dates else None
+
+    def _texts_contact_first(self) -> list[str]:
+        contact = self.contact_article
+        texts = [p.text for p in contact.paragraphs] if contact else []
+        texts += [p.text for a in self.articles for p in a.paragraphs]
+        if self.preamble_text:
+            texts.append(self.preamble_text)
+        return texts
+
+    # --- clause units ------------------------------------------------------------------
+    def clauses(self) -> list[Clause]:
+        """Every citable unit in document order: articles, paragraphs, items, trailer."""
+        units: list[Clause] = []
+        if self.preamble_text:
+            units.append(Clause(PREAMBLE_ID, "前文", "preamble", None, None, None, None,
+                                self.preamble_text, self.preamble_text, 1))
+        for article in self.articles:
+            units.extend(_article_clauses(article))
+        if self.trailer_text is not None:
+            units.append(Clause(TRAILER_ID, "制定日・改定日", "trailer", None, None, None, None,
+                                self.trailer_text, self.trailer_text, self.trailer_line or 0))
+        return units
+
+
+def article_label(article: Article) -> str:
+    number = f"第{article.number}条"
+    return f"{number}（{article.title}）" if article.title else number
+
+
+def _paragraph_text(paragraph: Paragraph) -> str:
+    lines = [paragraph.text] + [f"({item.number}) {item.text}" for item in paragraph.items]
+    return "\n".join(line for line in lines if line)
+
+
+def _article_clauses(article: Article) -> list[Clause]:
+    head = article_label(article)
+    title = article.title or ""
+    units: list[Clause] = []
+    if article.single_paragraph:
+        paragraph = article.paragraphs[0]
+        text = _paragraph_text(paragraph)
+        units.append(Clause(str(article.number), head, "article", article.number, None, None,
+                            article.title, text, f"{title}\n{text}".strip(), article.line))
+        for item in paragraph.items:
+            units.append(Clause(
+                f"{article.number}-{paragraph.number}-{item.number}", f"{head}第{item.number}号", "item",
+                article.number, paragraph.number, item.number, article.title, item.text,
+                f"{title}\n{paragraph.text}\n{item.text}".strip(), item.line))
+        return units
+    for paragraph in article.paragraphs:
+        text = _paragraph_text(paragraph)
+        p_label = f"{head}第{paragraph.number}項"
+        units.append(Clause(
+            f"{article.number}-{paragraph.number}", p_label, "paragraph", article.number,
+            paragraph.number, None, article.title, text, f"{title}\n{text}".strip(), paragraph.line))
+        for item in paragraph.items:
+            units.append(Clause(
+                f"{article.number}-{paragraph.number}-{item.number}", f"{p_label}第{item.number}号", "item",
+                article.number, paragraph.number, item.number, article.title, item.text,
+                f"{title}\n{paragraph.text}\n{item.text}".strip(), item.line))
+    return units
+
+
+def _to_int(numeral: str) -> int:
+    """Arabic or kanji numeral (第十二条) → int."""
+    if numeral.isdigit():
+        return int(numeral)
+    total, current = 0, 0
+    for ch in numeral:
+        if ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = current * 10 + _KANJI_DIGITS[ch]
+    return total + current
+
+
+def parse(text: str, path: str | None = None) -> Policy:
+    """Parse the policy text. Raises PolicyParseError naming the offending line."""
+    if not text.strip():
+        raise PolicyParseError("the policy file is empty: put the policy text in it and rebuild", path=path)
+    lines = text.splitlines()
+    articles: list[Article] = []
+    seen: dict[int, int] = {}
+    leading: list[tuple[int, str]] = []  # lines before the first heading
+    trailer: list[str] = []
+    trailer_line: int | None = None
+    last_item: Item | None = None
+
+    for lineno, raw in enumerate(lines, start=1):
+        stripped = raw.strip()
+        if not stripped:
+            continue  # blank lines carry no structure (page-break artefacts included)
+        norm = unicodedata.normalize("NFKC", stripped)
+        if trailer_line is not None:
+            trailer.append(stripped)
+            continue
+        heading = _HEADING.match(norm)
+        if heading:
+            number = _to_int(heading.group(1))
+            if number in seen:
+                raise PolicyParseError(
+                    f"第{number}条 appears twice (first at line {seen[number]}); fix the heading number",
+                    lineno, path)
+            if articles and number <= articles[-1].number:
+                raise PolicyParseError(
+                    f"第{number}条 comes after 第{articles[-1].number}条; articles must be in order", lineno, path)
+            seen[number] = lineno
+            title = _title_verbatim(stripped) if heading.group(2) else None
+            articles.append(Article(number, title, lineno))
+            last_item = None
+            continue
+        if _TRAILER_LINE.match(norm) and _DATE.search(norm) and articles:
+            trailer_line = lineno
+            trailer.append(stripped)
+            continue
+        if not articles:
+            leading.append((lineno, raw))
+            continue
+        last_item = _add_body_line(articles[-1], lineno, raw, norm, last_item, path)
+
+    if not articles:
+        raise PolicyParseError("no article heading (第N条 （見出し）) found; is this the policy text?",
+                               1 if lines else None, path)
+    preamble = _attach_leading(leading, articles, path)
+    for article in articles:
+        if not article.paragraphs:
+            raise PolicyParseError(f"第{article.number}条 has no text", article.line, path)
+    return Policy(
+        articles=articles,
+        trailer_text="\n".join(trailer) if trailer else None,
+        trailer_line=trailer_line,
+        preamble_text=preamble,
+        source_text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def _title_verbatim(heading_line: str) -> str:
+    """The title between the brackets, as written (brackets of either width)."""
+    found = re.search(r"[（(]\s*(.+?)\s*[）)]\s*$", heading_line)
+    return found.group(1) if found else ""
+
+
+def _add_body_line(article: Article, lineno: int, raw: str, norm: str, last_item: Item | None,
+                   path: str | None) -> Item | None:
+    """Place one body line: new paragraph, new item, or continuation. Returns the open item."""
+    item = _ITEM.match(norm)
+    if item:
+        if not article.paragraphs:
+            article.paragraphs.append(Paragraph(1, "", lineno, numbered=False))
+        paragraph = article.paragraphs[-1]
+        number = int(item.group(1))
+        expected = len(paragraph.items) + 1
+        if number != expected:
+            raise PolicyParseError(f"item ({number}) should be ({expected}) in 第{article.number}条", lineno, path)
+        new_item = Item(number, _verbatim_after_marker(raw), lineno)
+        paragraph.items.append(new_item)
+        return new_item
+    numbered = _PARAGRAPH.match(norm)
+    if numbered:
+        number = int(numbered.group(1))
+        if article.paragraphs and number != article.paragraphs[-1].number + 1:
+            raise PolicyParseError(
+                f"paragraph {number}. should be {article.paragraphs[-1].number + 1}. in 第{article.number}条",
+                lineno, path)
+        article.paragraphs.append(Paragraph(number, _verbatim_after_marker(raw), lineno, True))
+        return None
+    indented = raw[:1].isspace()
+    unnumbered_article = bool(article.paragraphs) and not article.paragraphs[0].numbered
+    if not article.paragraphs or (unnumbered_article and not indented and last_item is None) \
+            or (unnumbered_article and not indented and not raw.lstrip().startswith(("-", "・"))):
+        article.paragraphs.append(Paragraph(len(article.paragraphs) + 1, raw.strip(), lineno, numbered=False))
+        return None
+    # A wrapped or indented line continues the open unit.
+    if last_item is not None:
+        last_item.text = f"{last_item.text}\n{raw.strip()}"
+        return last_item
+    paragraph = article.paragraphs[-1]
+    paragraph.text = f"{paragraph.text}\n{raw.strip()}" if paragraph.text else raw.strip()
+    return None
+
+
+def _verbatim_after_marker(raw: str) -> str:
+    """Text after a '1.' or '- (1)' marker, cut from the raw line so character widths are kept."""
+    return _RAW_MARKER.sub("", raw, count=1).strip()
+
+
+def _attach_leading(leading: list[tuple[int, str]], articles: list[Article], path: str | None) -> str | None:
+    """Text before the first heading: the fragment of the previous article, or a preamble."""
+    if not leading:
+        return None
+    first = articles[0]
+    first_norm = unicodedata.normalize("NFKC", leading[0][1].strip())
+    if first.number > 1 and _PARAGRAPH.match(first_norm) or _ITEM.match(first_norm):
+        if first.number <= 1:
+            raise PolicyParseError("text before 第1条 looks like a numbered paragraph; which article is it?",
+                                   leading[0][0], path)
+        fragment = Article(first.number - 1, None, leading[0][0])
+        last_item: Item | None = None
+        for lineno, raw in leading:
+            last_item = _add_body_line(fragment, lineno, raw, unicodedata.normalize("NFKC", raw.strip()),
+                                       last_item, path)
+        articles.insert(0, fragment)
+        return None
+    return "\n".join(raw.strip() for _, raw in leading)
+
+
+def load(path: Path) -> Policy:
+    """Read and parse a policy file, with errors that name the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyParseError(
+            f"policy file not found: {path} (put the policy text there or pass --policy PATH)") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyParseError(f"policy file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                               path=str(path)) from None
+    return parse(text, path=str(path))

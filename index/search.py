@@ -1,0 +1,186 @@
+"""Hybrid retrieval over the clause units: BM25 on lemmas + dense (faiss) + cross-lingual, fused by rank.
+
+Returns typed hits plus the signals the confidence decision needs (bot/decide.py):
+how similar the best clauses are, and how much of the question the policy's vocabulary knows.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.policy import Clause
+from index.tokenize import lemmas
+
+RRF_K = 10  # small k: the policy has ~50 units, so the top ranks must dominate
+# Terms present in more than this share of units say nothing about which clause is meant
+# (個人, 情報, 当社 …); they are left out of the coverage signal, not out of BM25.
+UBIQUITOUS_SHARE = 0.25
+BRIDGE_MIN_SIMILARITY = 0.7
+_REFERENCE = re.compile(r"第\s*(\d+)\s*条")
+_ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+# Generic English function words (not tuned to any question): they carry no policy content.
+_ENGLISH_STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be because been before being below between both
+but by can could did do does doing down during each few for from further had has have having he her here
+hers him his how i if in into is it its itself just me more most my myself no nor not now of off on once only
+or other our ours out over own same she should so some such than that the their theirs them then there these
+they this those through to too under until up very was we were what when where which while who whom why will
+with would you your yours yourself please hello dear thanks thank regards hi got get tell know want like
+""".split())
+
+
+@dataclass(frozen=True)
+class PolicyFacts:
+    """Facts read from the policy text at build time (never hard-coded)."""
+
+    contact_email: str | None
+    company_name: str | None
+    revision: str | None  # ISO date of the latest 制定/改定 date
+    dates: tuple[str, ...]
+    policy_sha256: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    clause: Clause
+    score: float  # fused rank score, comparable only within one result
+    dense: float  # cosine of the sentence-transformers model
+    aux: float  # cosine of the cross-lingual encoder (0 when absent)
+    lexical: float  # BM25 score
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    lang: str
+    hits: tuple[Hit, ...]
+    signals: dict = field(default_factory=dict)
+
+
+@dataclass
+class Retrievers:
+    """What a built index holds besides the clauses (see index/store.py)."""
+
+    bm25: object  # bm25s.BM25
+    vocab: dict[str, int]  # term → number of units containing it
+    dense_index: object  # faiss.IndexFlatIP
+    aux_index: object | None
+    vocab_terms: list[str]
+    vocab_aux: np.ndarray | None  # cross-lingual vectors of vocab_terms (English → Japanese bridge)
+
+
+class Searcher:
+    """Immutable after construction, so one instance can serve many threads."""
+
+    def __init__(self, clauses: list[Clause], retrievers: Retrievers, embedder, aux_encoder, facts: PolicyFacts,
+                 manifest: dict | None = None):
+        self.clauses = clauses
+        self._by_id = {c.id: c for c in clauses}
+        self._r = retrievers
+        self.embedder = embedder
+        self.aux_encoder = aux_encoder
+        self.facts = facts
+        self.manifest = manifest or {}
+        self.contact_clause_id = self._find_contact_clause()
+
+    # --- lookups ---------------------------------------------------------------------
+    def clause(self, clause_id: str) -> Clause:
+        return self._by_id[clause_id]
+
+    def refers_to(self, clause_id: str, target_id: str) -> bool:
+        """True when the clause, or a paragraph of the same article, cites article `target_id` (第10条)."""
+        clause = self._by_id[clause_id]
+        if not target_id.isdigit():
+            return False
+        siblings = [c for c in self.clauses if c.article is not None and c.article == clause.article]
+        return any(m == target_id for c in siblings for m in _REFERENCE.findall(c.text))
+
+    def _find_contact_clause(self) -> str | None:
+        email = self.facts.contact_email
+        if not email:
+            return None
+        holders = [c for c in self.clauses if email in c.text and c.kind in ("article", "paragraph")]
+        return holders[-1].id if holders else None
+
+    # --- retrieval -------------------------------------------------------------------
+    def search(self, text: str, lang: str = "ja") -> SearchResult:
+        terms = lemmas(text)
+        n = len(self.clauses)
+        lexical = self._bm25([t for t in terms if t in self._r.vocab])
+        bridged: list[str] = []
+        if lang == "en":
+            bridged = self._bridge(text)
+            if bridged and not lexical.any():
+                lexical = self._bm25(bridged)
+        dense = self._dense(self._r.dense_index, self.embedder.encode_queries([text]))
+        aux = (self._dense(self._r.aux_index, self.aux_encoder.encode([text]))
+               if self.aux_encoder is not None and self._r.aux_index is not None else np.zeros(n, np.float32))
+        rankings = [(dense, 1.0), (aux, 1.0 if lang == "en" else 0.5), (lexical, 0.5 if lang == "en" else 1.0)]
+        fused = np.zeros(n)
+        for scores, weight in rankings:
+            if scores.any():
+                fused += weight / (RRF_K + 1 + _ranks(scores))
+        order = np.argsort(-fused, kind="stable")
+        hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]))
+                     for i in order)
+        return SearchResult(text, lang, hits, self._signals(terms, bridged, dense, aux, lexical, order, lang))
+
+    def _bm25(self, terms: list[str]) -> np.ndarray:
+        if not terms:
+            return np.zeros(len(self.clauses), np.float32)
+        return np.asarray(self._r.bm25.get_scores(terms), dtype=np.float32)
+
+    def _dense(self, index, query_vectors: np.ndarray) -> np.ndarray:
+        n = len(self.clauses)
+        scores, ids = index.search(query_vectors, n)
+        out = np.zeros(n, np.float32)
+        out[ids[0]] = scores[0]
+        return out
+
+    def _bridge(self, text: str) -> list[str]:
+        """English words → the policy's own Japanese lemmas, through cross-lingual word vectors."""
+        if self.aux_encoder is None or self._r.vocab_aux is None or not len(self._r.vocab_terms):
+            return []
+        words = [w for w in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(text))
+                 if w not in _ENGLISH_STOPWORDS]
+        if not words:
+            return []
+        sims = self.aux_encoder.encode(words) @ self._r.vocab_aux.T
+        best = sims.argmax(axis=1)
+        return [self._r.vocab_terms[j] for i, j in enumerate(best) if sims[i, j] >= BRIDGE_MIN_SIMILARITY]
+
+    def _signals(self, terms: list[str], bridged: list[str], dense: np.ndarray, aux: np.ndarray,
+                 lexical: np.ndarray, order: np.ndarray, lang: str) -> dict:
+        n_units = max(1, len(self.clauses))
+        informative = [t for t in dict.fromkeys(terms) if self._r.vocab.get(t, 0) / n_units <= UBIQUITOUS_SHARE]
+        known = [t for t in informative if t in self._r.vocab]
+        if lang == "en":
+            english = [w for w in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(" ".join(terms)))
+                       if w not in _ENGLISH_STOPWORDS]
+            coverage = len(set(bridged)) / max(1, len(english))
+        else:
+            coverage = len(known) / max(1, len(informative))
+        top = order[:3]
+        tops = {name: set(np.argsort(-s)[:3].tolist()) for name, s in (("dense", dense), ("aux", aux), ("lex", lexical))
+                if s.any()}
+        agreement = float(np.mean([int(order[0]) in s for s in tops.values()])) if tops else 0.0
+        return {
+            "dense_top": float(dense[top[0]]) if len(top) else 0.0,
+            "dense_max": float(dense.max()) if dense.size else 0.0,
+            "aux_max": float(aux.max()) if aux.size else 0.0,
+            "lex_max": float(lexical.max()) if lexical.size else 0.0,
+            "coverage": float(min(1.0, coverage)),
+            "known_terms": known,
+            "unknown_terms": [t for t in informative if t not in self._r.vocab],
+            "bridged_terms": bridged,
+            "agreement": agreement,
+        }
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(len(scores))
+    return ranks
