@@ -41,7 +41,7 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt)
