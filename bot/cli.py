@@ -38,21 +38,29 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def load_answerer(settings: Settings, *, require_fresh: bool = True):
-    """Load the index once for this process and wrap it for the adapters."""
-    from bot.answerer import Answerer
-    from index.store import load_searcher, read_manifest
+def check_index_fresh(settings: Settings) -> dict:
+    """The bot must never answer from a stale index: refuse, naming the command that fixes it."""
+    import hashlib
+
+    from index.store import read_manifest
 
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise UserError(f"no index in {settings.index_dir}: run `policybot build` (or `make run`) first")
-    if require_fresh and settings.policy_path.is_file():
-        import hashlib
-
+    if settings.policy_path.is_file():
         sha = hashlib.sha256(settings.policy_path.read_text(encoding="utf-8").encode("utf-8")).hexdigest()
         if sha != manifest.get("policy_sha256"):
             raise UserError(f"the index in {settings.index_dir} was built from another version of "
-                            f"{settings.policy_path}: run `policybot build` (see `policybot diff` for the changes)")
+                            f"{settings.policy_path}: run `policybot build` (`policybot diff` shows the changes)")
+    return manifest
+
+
+def load_answerer(settings: Settings):
+    """Load the index once for this process and wrap it for the adapters."""
+    from bot.answerer import Answerer
+    from index.store import load_searcher
+
+    check_index_fresh(settings)
     searcher = load_searcher(settings.index_dir, model=settings.model)
     return Answerer.fixed(searcher, settings.contact_email_override)
 
@@ -60,12 +68,17 @@ def load_answerer(settings: Settings, *, require_fresh: bool = True):
 # --- build -----------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
     from index import store
+    from index.policy import load
 
     settings = _settings(args)
     if args.rollback:
         name = store.rollback(settings.index_dir)
         print(f"rolled back: {settings.index_dir} now serves generation {name}")
         return 0
+    new_policy = load(settings.policy_path)  # a broken text stops here, before the index is touched
+    old_text = store.built_policy_text(settings.index_dir)
+    if old_text is not None:
+        _print_change_summary(old_text, new_policy)
     bar = _progress_bar(enabled=not args.quiet and sys.stderr.isatty())
     report = store.build(settings.policy_path, settings.index_dir, settings.model, force=args.force,
                          progress=bar)
@@ -73,11 +86,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"index is up to date ({report.clause_count} clauses, model {report.model}); "
               "nothing to do (use --force to rebuild)")
         return 0
-    if report.previous_policy_text is not None:
-        _print_change_summary(report.previous_policy_text, settings.policy_path)
     print(f"built {report.clause_count} clauses with {report.model} in {report.seconds:.1f}s → "
           f"{settings.index_dir}/{report.generation}")
-    _announce(settings, report)
+    if report.previous:
+        print(f"previous generation kept: `policybot build --rollback` restores it")
+    from bot.announce import announce_build
+
+    if announce_build(settings, report):
+        print("announced the changes in the Slack channel set by POLICYBOT_ANNOUNCE_CHANNEL")
     return 0
 
 
@@ -97,23 +113,15 @@ def _progress_bar(enabled: bool):
     return step
 
 
-def _print_change_summary(old_text: str, policy_path: Path) -> None:
-    try:
-        from index.diff import diff_policies, format_terminal
-    except ImportError:
+def _print_change_summary(old_text: str, new_policy) -> None:
+    """What a maintainer must review before the new text goes live (issue: clause-level diff)."""
+    from index.diff import diff_policies, format_terminal
+    from index.policy import parse
+
+    old_policy = parse(old_text)
+    if old_policy.sha256 == new_policy.sha256:
         return
-    from index.policy import load, parse
-
-    changes = diff_policies(parse(old_text), load(policy_path))
-    print(format_terminal(changes, color=sys.stdout.isatty()))
-
-
-def _announce(settings: Settings, report) -> None:
-    try:
-        from bot.announce import announce_build
-    except ImportError:
-        return
-    announce_build(settings, report)
+    print(format_terminal(diff_policies(old_policy, new_policy), color=sys.stdout.isatty()))
 
 
 # --- ask / chat --------------------------------------------------------------------------
@@ -180,6 +188,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 # --- serve -------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.answerer import Answerer
+    from bot.reload import SearcherHolder, reload_interval_from_env
     from bot.slack_app import serve
 
     settings = _settings(args)
@@ -189,8 +199,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from index import store
 
         store.build(settings.policy_path, settings.index_dir, settings.model)
-    answerer = load_answerer(settings)
-    return serve(settings, answerer) or 0
+    check_index_fresh(settings)
+    try:
+        interval = reload_interval_from_env()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    holder = SearcherHolder.load(settings.index_dir, model=settings.model, interval=interval,
+                                 policy_path=settings.policy_path).start()
+    try:
+        return serve(settings, Answerer(holder, settings.contact_email_override)) or 0
+    finally:
+        holder.stop()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,15 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _feature_registrars():
-    """Commands contributed by feature modules (hand-off outbox, policy diff)."""
-    registrars = []
-    for module_name in ("bot.handoff.cli", "bot.diff_cli"):
-        try:
-            module = __import__(module_name, fromlist=["register_cli"])
-        except ImportError:
-            continue
-        registrars.append(module.register_cli)
-    return registrars
+    """Commands contributed by feature modules (policy diff, hand-off outbox)."""
+    from bot.diff_cli import register_cli as register_diff
+    from bot.handoff.cli import register_cli as register_handoff
+
+    return [register_diff, register_handoff]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,8 @@ PREAMBLE_ID = "preamble"
 _KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUM = r"(\d+|[〇一二三四五六七八九十百]+)"
 _HEADING = re.compile(rf"^第\s*{_NUM}\s*条\s*(?:\(\s*(.+?)\s*\))?\s*$")
+# A line that starts like a heading (第5乗（…）, 第6条 共同利用) but does not parse as one.
+_HEADING_LIKE = re.compile(rf"^第\s*{_NUM}\s*[条乗項号]?\s*[(（]|^第\s*{_NUM}\s*条\s+[^\s、。]{{1,20}}$")
 _PARAGRAPH = re.compile(r"^(\d+)\s*\.\s*(.*)$")
 _ITEM = re.compile(r"^(?:-\s*)?\((\d+)\)\s*(.*)$")
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
@@ -256,11 +258,18 @@ def parse(text: str, path: str | None = None) -> Policy:
             if articles and number <= articles[-1].number:
                 raise PolicyParseError(
                     f"第{number}条 comes after 第{articles[-1].number}条; articles must be in order", lineno, path)
+            if articles and number != articles[-1].number + 1:
+                raise PolicyParseError(
+                    f"第{number}条 follows 第{articles[-1].number}条: is the heading of 第{articles[-1].number + 1}条 "
+                    "mistyped? (if an article was removed, renumber the ones after it)", lineno, path)
             seen[number] = lineno
             title = _title_verbatim(stripped) if heading.group(2) else None
             articles.append(Article(number, title, lineno))
             last_item = None
             continue
+        if _HEADING_LIKE.match(norm):
+            raise PolicyParseError(f"this looks like an article heading but is not one: {stripped[:30]!r} "
+                                   "(expected e.g. 第3条 （利用目的）)", lineno, path)
         if _TRAILER_LINE.match(norm) and _DATE.search(norm) and articles:
             trailer_line = lineno
             trailer.append(stripped)

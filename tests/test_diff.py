@@ -134,8 +134,6 @@ def test_duplicate_article_stops_with_the_line_number():
     assert "broken_duplicate_article.txt:37:" in str(err.value)
 
 
-@pytest.mark.xfail(strict=True, reason="index/policy.py does not yet reject a mistyped heading (第5乗): the article "
-                                       "is silently merged into 第4条. Remove this mark once the parser checks it.")
 def test_heading_typo_stops_with_the_line_number():
     with pytest.raises(PolicyParseError) as err:
         load(FIXTURES / "broken_heading_typo.txt")
