@@ -40,16 +40,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def check_index_fresh(settings: Settings) -> dict:
     """The bot must never answer from a stale index: refuse, naming the command that fixes it."""
-    import hashlib
-
+    from index.policy import file_sha256
     from index.store import read_manifest
 
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise UserError(f"no index in {settings.index_dir}: run `policybot build` (or `make run`) first")
     if settings.policy_path.is_file():
-        sha = hashlib.sha256(settings.policy_path.read_text(encoding="utf-8").encode("utf-8")).hexdigest()
-        if sha != manifest.get("policy_sha256"):
+        if file_sha256(settings.policy_path) != manifest.get("policy_sha256"):
             raise UserError(f"the index in {settings.index_dir} was built from another version of "
                             f"{settings.policy_path}: run `policybot build` (`policybot diff` shows the changes)")
     return manifest
@@ -178,7 +176,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     answerer = load_answerer(settings)
-    questions = load_questions(Path(args.questions))
+    try:
+        questions = load_questions(Path(args.questions))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     started = time.perf_counter()
     report = evaluate(answerer, questions)
     report["seconds"] = round(time.perf_counter() - started, 2)

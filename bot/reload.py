@@ -9,7 +9,6 @@ fails is logged and the old index keeps serving.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import signal
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.redact import redact
+from index.policy import file_sha256
 from index.search import Searcher
 from index.store import load_searcher, read_manifest
 
@@ -152,7 +152,7 @@ class SearcherHolder:
         if self.policy_path is None or manifest is None:
             return
         try:
-            sha = hashlib.sha256(self.policy_path.read_text(encoding="utf-8").encode("utf-8")).hexdigest()
+            sha = file_sha256(self.policy_path)
         except (OSError, UnicodeDecodeError):
             return
         if sha == manifest.get("policy_sha256") or sha == self._warned_policy_sha:

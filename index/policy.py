@@ -230,6 +230,8 @@ def _to_int(numeral: str) -> int:
 
 def parse(text: str, path: str | None = None) -> Policy:
     """Parse the policy text. Raises PolicyParseError naming the offending line."""
+    sha256 = text_sha256(text)  # of the file as written: freshness checks hash it
+    text = text.lstrip("\ufeff")  # editors on Windows save UTF-8 with a byte-order mark
     if not text.strip():
         raise PolicyParseError("the policy file is empty: put the policy text in it and rebuild", path=path)
     lines = text.splitlines()
@@ -245,10 +247,13 @@ def parse(text: str, path: str | None = None) -> Policy:
         if not stripped:
             continue  # blank lines carry no structure (page-break artefacts included)
         norm = unicodedata.normalize("NFKC", stripped)
-        if trailer_line is not None:
+        heading = _HEADING.match(norm)
+        if trailer_line is not None and not heading:
             trailer.append(stripped)
             continue
-        heading = _HEADING.match(norm)
+        if heading and trailer_line is not None:
+            raise PolicyParseError(
+                "an article heading follows the date block (制定/改定); the dates must come last", lineno, path)
         if heading:
             number = _to_int(heading.group(1))
             if number in seen:
@@ -292,7 +297,7 @@ def parse(text: str, path: str | None = None) -> Policy:
         trailer_line=trailer_line,
         preamble_text=preamble,
         source_text=text,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        sha256=sha256,
     )
 
 
@@ -364,6 +369,15 @@ def _attach_leading(leading: list[tuple[int, str]], articles: list[Article], pat
         articles.insert(0, fragment)
         return None
     return "\n".join(raw.strip() for _, raw in leading)
+
+
+def text_sha256(text: str) -> str:
+    """The identity of a policy text, as recorded in the index manifest."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    return text_sha256(path.read_text(encoding="utf-8"))
 
 
 def load(path: Path) -> Policy:

@@ -1,0 +1,174 @@
+"""The steps several surfaces share: which events to answer, answer+record, post, reply privately.
+
+Handlers stay thin: they acknowledge, decide whether an event is theirs, and hand one of
+these flows to the answer pool.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Iterable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.answer import Answer, REASON_EMPTY, REASON_TOO_LONG
+from bot.listeners.deps import AppDeps
+from bot.logging_setup import Stopwatch, log_event
+
+WORKING_REACTION = "eyes"
+# Message subtypes that are still a person talking; every other subtype (edits, deletions,
+# joins, bot messages, topic changes …) is ignored.
+_USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+
+
+def ignore_reason(event: dict, bot_user_id: str | None) -> str | None:
+    """Why this message/mention event must not be answered, or None to answer it."""
+    if event.get("bot_id") or event.get("bot_profile"):
+        return "bot"
+    if event.get("subtype") not in _USER_SUBTYPES:
+        return f"subtype:{event.get('subtype')}"
+    if event.get("hidden") or "edited" in event:
+        return "edit"
+    user = event.get("user")
+    if not user:
+        return "no_user"
+    if bot_user_id and user == bot_user_id:
+        return "self"
+    if not event.get("channel") or not event.get("ts"):
+        return "incomplete"
+    return None
+
+
+def event_keys(body: dict, event: dict) -> tuple[str, ...]:
+    """Dedupe keys: the delivery (event id, same on Slack's retries) and the message itself
+    (channel + ts, same when one message arrives as both app_mention and message)."""
+    keys = []
+    if body.get("event_id"):
+        keys.append(f"event:{body['event_id']}")
+    if event.get("channel") and event.get("ts"):
+        keys.append(f"msg:{event['channel']}:{event['ts']}")
+    return tuple(keys)
+
+
+def retry_num(request) -> int:
+    """Slack's X-Slack-Retry-Num (0 for a first delivery); Bolt keeps header values as lists."""
+    value = (getattr(request, "headers", None) or {}).get("x-slack-retry-num")
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def is_notice(answer: Answer) -> bool:
+    return answer.reason in (REASON_EMPTY, REASON_TOO_LONG)
+
+
+def question_from_slack(slack_text: str, bot_user_id: str | None) -> str:
+    """The question a Slack message asks: our own mention removed, mrkdwn read as plain text
+    (`<!channel>` → @channel, links → their label, &lt; → <)."""
+    return blocks.to_plain(blocks.strip_bot_mention(slack_text, bot_user_id))
+
+
+def answer_and_record(deps: AppDeps, slack_text: str, *, bot_user_id: str | None, surface: str,
+                      user_id: str | None, channel: str | None, thread_ts: str | None) -> tuple[Answer, str | None]:
+    """Answer what `slack_text` asks and log it; notices (empty, too long) get no id: nothing to act on."""
+    answer = deps.answerer.answer(question_from_slack(slack_text, bot_user_id))
+    if is_notice(answer):
+        return answer, None
+    answer_id = deps.store.record_answer(answer, user_id=user_id, channel=channel, thread_ts=thread_ts,
+                                         surface=surface, slack_text=slack_text)
+    return answer, answer_id
+
+
+def call_slack(deps: AppDeps, what: str, fn: Callable[..., object], **kwargs) -> bool:
+    """One Web API call whose failure must not stop the flow (reactions); logs the error code."""
+    try:
+        fn(**kwargs)
+        return True
+    except SlackApiError as exc:
+        log_event(deps.log, "slack.api_error", logging.WARNING, call=what, error=exc.response.get("error"))
+    except OSError as exc:
+        log_event(deps.log, "slack.api_error", logging.WARNING, call=what, error=type(exc).__name__)
+    return False
+
+
+def answer_fields(answer: Answer, answer_id: str | None) -> dict:
+    return {"status": answer.status, "lang": answer.lang, "reason": answer.reason, "answer_id": answer_id,
+            "citations": [c.id for c in answer.citations], "question_chars": len(answer.question)}
+
+
+def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, text: str, bot_user_id: str | None,
+                          channel: str, ts: str, thread_ts: str | None, user_id: str | None, retry: int,
+                          watch: Stopwatch) -> None:
+    """👀 on the question, answer it, post the answer (in `thread_ts` if set), remove 👀.
+
+    Runs on the answer pool. Whatever fails, the user gets a reply (a generic apology,
+    never the exception text) and the log gets one line.
+    """
+    watch.lap("queue")
+    call_slack(deps, "reactions.add", client.reactions_add, channel=channel, timestamp=ts, name=WORKING_REACTION)
+    fields: dict = {"surface": surface, "user": user_id, "channel": channel, "retry_num": retry}
+    try:
+        answer, answer_id = answer_and_record(deps, text, bot_user_id=bot_user_id, surface=surface,
+                                              user_id=user_id, channel=channel, thread_ts=thread_ts or ts)
+        fields.update(answer_fields(answer, answer_id))
+        watch.lap("answer")
+        for message in blocks.answer_messages(answer, answer_id=answer_id):
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
+                                    **message.kwargs())
+        watch.lap("post")
+        log_event(deps.log, "slack.reply", **fields, **watch.total())
+    except Exception:
+        log_event(deps.log, "slack.reply_failed", logging.ERROR, exc_info=True, **fields, **watch.total())
+        lang = fields.get("lang", "ja")
+        notice = blocks.notice_message(lang, "error")
+        call_slack(deps, "chat.postMessage", client.chat_postMessage, channel=channel, thread_ts=thread_ts,
+                   **notice.kwargs())
+    finally:
+        call_slack(deps, "reactions.remove", client.reactions_remove, channel=channel, timestamp=ts,
+                   name=WORKING_REACTION)
+
+
+def send_private(deps: AppDeps, respond, client: WebClient, *, channel: str | None, user_id: str | None,
+                 messages: Iterable[blocks.Message]) -> None:
+    """Show messages only to `user_id`: through the response_url when Slack gave one (works in
+    any conversation, even where the bot is not a member), else chat.postEphemeral."""
+    for message in messages:
+        if respond is not None and getattr(respond, "response_url", None):
+            response = respond(response_type="ephemeral", replace_original=False, **message.kwargs())
+            if getattr(response, "status_code", 200) != 200:
+                raise RuntimeError(f"response_url answered HTTP {response.status_code}")
+        else:
+            client.chat_postEphemeral(channel=channel, user=user_id, **message.kwargs())
+
+
+def started_watch() -> Stopwatch:
+    """A stopwatch started now; the first lap ('queue') is the time spent waiting for a worker."""
+    return Stopwatch(time.perf_counter())
+
+
+def reply_privately(deps: AppDeps, respond, client: WebClient, *, surface: str, channel: str | None,
+                    user_id: str | None, watch: Stopwatch,
+                    produce: Callable[[], tuple[list[blocks.Message], dict]]) -> None:
+    """Run `produce` (answer + render) and show its messages only to the user; on failure an
+    apology instead (never the exception text). One log line either way."""
+    watch.lap("queue")
+    fields: dict = {"surface": surface, "user": user_id, "channel": channel}
+    try:
+        messages, more = produce()
+        fields.update(more)
+        watch.lap("answer")
+        send_private(deps, respond, client, channel=channel, user_id=user_id, messages=messages)
+        watch.lap("post")
+        log_event(deps.log, f"slack.{surface}", **fields, **watch.total())
+    except Exception:
+        log_event(deps.log, f"slack.{surface}_failed", logging.ERROR, exc_info=True, **fields, **watch.total())
+        try:
+            send_private(deps, respond, client, channel=channel, user_id=user_id,
+                         messages=[blocks.notice_message(fields.get("lang", "ja"), "error")])
+        except Exception:
+            log_event(deps.log, "slack.apology_failed", logging.ERROR, exc_info=True, surface=surface)

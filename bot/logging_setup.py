@@ -1,0 +1,109 @@
+"""Structured logs: one JSON object a line, redacted before it is written.
+
+Operators grep and ship these lines, so each event is one line with its fields and its
+timings (`*_ms`). Every record passes `RedactFilter` on the handler, whatever logger it came
+from (ours, Bolt's, slack_sdk's), so tokens, e-mail addresses and phone numbers in a message,
+its arguments, its fields or its traceback never reach the stream.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from bot.redact import redact, redact_value
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_HANDLER_MARK = "_policybot_json_handler"
+
+
+class RedactFilter(logging.Filter):
+    """Redacts a record in place: message (with its args), extra fields, traceback, stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD_ATTRS:
+                setattr(record, key, redact_value(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """{"ts", "level", "logger", "event", …extra fields…, "exc"} on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                line[key] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exc"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) -> logging.Handler:
+    """Route all logging through one redacting JSON handler on the root logger.
+
+    Calling it again replaces the handler it installed before (tests, reloads), so lines are
+    never written twice.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    setattr(handler, _HANDLER_MARK, True)
+    handler.addFilter(RedactFilter())
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(level if isinstance(level, int) else level.upper())
+    # Bolt and slack_sdk log request bodies at DEBUG; keep them at INFO unless asked.
+    for noisy in ("slack_bolt", "slack_sdk"):
+        logging.getLogger(noisy).setLevel(max(root.level, logging.INFO))
+    return handler
+
+
+def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, *, exc_info: bool | BaseException = False,
+              **fields: Any) -> None:
+    """One structured line: `event` is a dotted name (slack.reply), `fields` its data.
+
+    Field names must not clash with LogRecord attributes (name, msg, args, lineno …).
+    """
+    logger.log(level, event, exc_info=exc_info, extra=fields)
+
+
+class Stopwatch:
+    """Millisecond laps for the one log line an event gets (queue_ms, answer_ms, post_ms …)."""
+
+    def __init__(self, started: float | None = None):
+        self.started = started if started is not None else time.perf_counter()
+        self._last = self.started
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> float:
+        now = time.perf_counter()
+        self.laps[f"{name}_ms"] = round((now - self._last) * 1000, 1)
+        self._last = now
+        return self.laps[f"{name}_ms"]
+
+    def total(self) -> dict[str, float]:
+        return {**self.laps, "total_ms": round((time.perf_counter() - self.started) * 1000, 1)}

@@ -1,0 +1,302 @@
+"""The Slack bot: `create_app(settings, answerer)` builds it, `serve()` runs it.
+
+Importing this module starts nothing. `create_app` wires Bolt to our listeners and state;
+the caller chooses the transport: Socket Mode when SLACK_APP_TOKEN is set (no public URL
+needed), otherwise HTTP on PORT at /slack/events (`SlackHttpServer`, a small threaded
+stdlib server that tests start on port 0).
+
+Slack's 3-second rule is kept by construction: Bolt acknowledges events before any
+listener code runs, commands and actions call `ack()` first, and every answer is computed
+afterwards on a separate pool (`AppDeps.work`).
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterable
+from urllib.error import URLError
+from urllib.parse import urlsplit
+
+from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.error import BoltError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.answerer import Answerer
+from bot.listeners import Registrar, Surfaces, register_all
+from bot.listeners.deps import AppDeps, TrackingExecutor
+from bot.logging_setup import configure_logging, log_event
+from bot.settings import Settings
+from bot.slack_store import SlackStore, StoreError
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY_BYTES = 1 << 20  # Slack's payloads are far smaller; refuse anything bigger unread
+ANSWER_WORKERS = 4  # the model is CPU-bound: more workers than cores only add contention
+LISTENER_WORKERS = 32  # Bolt's side: ack-and-enqueue only, so many cheap threads
+
+log = logging.getLogger("bot.slack")
+
+__all__ = ["AppDeps", "Registrar", "SlackBot", "SlackConfigError", "SlackHttpServer", "create_app", "serve"]
+
+
+class SlackConfigError(ValueError):
+    """A setting needed to talk to Slack is missing; the message says which and where."""
+
+
+def make_client(settings: Settings) -> WebClient:
+    """The bot's Web API client; SLACK_API_URL points it elsewhere (tests, proxies)."""
+    kwargs = {}
+    if settings.slack_api_url:
+        kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
+    client = WebClient(token=settings.slack_bot_token, timeout=10, **kwargs)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+@dataclass
+class SlackBot:
+    """A built app: the Bolt `app`, the shared `deps`, and what it listens to (`surfaces`)."""
+
+    app: App
+    deps: AppDeps
+    surfaces: Surfaces
+    owns_store: bool = True
+
+    def http_server(self, host: str = "0.0.0.0", port: int | None = None) -> "SlackHttpServer":
+        return SlackHttpServer(self.app, host, self.deps.settings.port if port is None else port)
+
+    def socket_mode_handler(self, app_token: str | None = None) -> SocketModeHandler:
+        """The Socket Mode adapter (not yet connected: call `.connect()` or `.start()`)."""
+        token = app_token or self.deps.settings.slack_app_token
+        if not token:
+            raise SlackConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-…)")
+        return SocketModeHandler(self.app, token, logger=logging.getLogger("bot.slack.socket"))
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait for answers still being computed or posted (tests, graceful shutdown)."""
+        return self.deps.drain(timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.drain(timeout)
+        self.deps.work.shutdown(wait=True)
+        self.deps.listeners.shutdown(wait=True)
+        if self.owns_store:
+            self.deps.store.close()
+
+
+def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None = None,
+               client: WebClient | None = None, extra_registrars: Iterable[Registrar] = (),
+               answer_workers: int = ANSWER_WORKERS) -> SlackBot:
+    """Build the Slack app around an already loaded `answerer` (the model loads once per process).
+
+    `db`: an open SlackStore to share (default: open `settings.db_path`, closed by `close()`).
+    `extra_registrars`: more `register(app, deps)` callables, run after ours (the contact
+    hand-off's `bot.listeners.actions.forward` is registered automatically when it exists).
+    Calls Slack's auth.test once, so a wrong token fails here with a clear BoltError.
+    """
+    if not settings.slack_bot_token:
+        raise SlackConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from the app's "
+                               "OAuth & Permissions page into the environment")
+    if not settings.slack_app_token and not settings.slack_signing_secret:
+        raise SlackConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it (Basic "
+                               "Information → App Credentials), or set SLACK_APP_TOKEN to use Socket Mode")
+    store = db or SlackStore(settings.db_path)
+    store.prune_events()
+    deps = AppDeps(settings=settings, answerer=answerer, store=store,
+                   work=TrackingExecutor(max_workers=answer_workers, thread_name_prefix="policybot-answer"),
+                   listeners=TrackingExecutor(max_workers=LISTENER_WORKERS, thread_name_prefix="policybot-bolt"))
+    client = client or make_client(settings)
+    bolt_logger = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _QuietClientWarning) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_QuietClientWarning())
+    try:
+        app = App(
+            name="policybot",
+            token=None,  # it travels in `client` (see _QuietClientWarning)
+            signing_secret=settings.slack_signing_secret or "",
+            client=client,
+            process_before_response=False,  # ack first; listeners go on after the response is sent
+            listener_executor=deps.listeners,
+            logger=bolt_logger,
+        )  # calls auth.test: a bad token or an unreachable API raises here
+    except BaseException:
+        deps.work.shutdown(wait=False)
+        deps.listeners.shutdown(wait=False)
+        if db is None:
+            store.close()
+        raise
+
+    @app.error
+    def on_error(error, body):  # a listener raised before its own handling: log it, redacted
+        log_event(log, "slack.listener_error", logging.ERROR, exc_info=error,
+                  kind=(body or {}).get("type"), error_type=type(error).__name__)
+
+    surfaces = register_all(app, deps, extra_registrars)
+    return SlackBot(app=app, deps=deps, surfaces=surfaces, owns_store=db is None)
+
+
+class _QuietClientWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when it is given a client built
+    with that very token, then warns that the client wins; that is intended here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "As you gave `client` as well" not in record.getMessage()
+
+
+# -- HTTP mode -----------------------------------------------------------------------------
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "SlackHttpServer"
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        started = time.perf_counter()
+        url = urlsplit(self.path)
+        if url.path != EVENTS_PATH:
+            self._send(404, b"not found", "text/plain")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(413, b"payload too large", "text/plain")
+            self.close_connection = True
+            return
+        body = self.rfile.read(length).decode("utf-8", errors="replace")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = self.server.app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
+        payload = (response.body or "").encode("utf-8")
+        content_type = (response.headers.get("content-type") or ["text/plain;charset=utf-8"])[0]
+        self._send(response.status, payload, content_type)
+        log_event(log, "http.request", logging.DEBUG, status=response.status, bytes=length,
+                  retry_num=headers.get("x-slack-retry-num"), ms=round((time.perf_counter() - started) * 1000, 1))
+
+    def do_GET(self) -> None:  # noqa: N802
+        if urlsplit(self.path).path == HEALTH_PATH:
+            self._send(200, b"ok", "text/plain")
+        else:
+            self._send(404, b"not found", "text/plain")
+
+    def _send(self, status: int, payload: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args) -> None:  # http.server's own stderr lines: ours are JSON
+        pass
+
+
+class SlackHttpServer(ThreadingHTTPServer):
+    """POST /slack/events → Bolt; GET /healthz. One thread per request; port 0 picks a free port."""
+
+    daemon_threads = True
+    request_queue_size = 128  # a burst of Slack deliveries must not overflow the listen backlog
+
+    def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000):
+        self.app = app
+        super().__init__((host, port), _Handler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def url(self) -> str:
+        host = self.server_address[0]
+        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}{EVENTS_PATH}"
+
+    def start(self) -> "SlackHttpServer":
+        """Serve in a background thread (tests, embedding); `serve_forever()` blocks instead."""
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="policybot-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+
+# -- policybot serve -----------------------------------------------------------------------
+
+def serve(settings: Settings, answerer: Answerer, *, stop: threading.Event | None = None) -> int:
+    """Run the bot until SIGINT/SIGTERM (or `stop` is set); returns the process exit code.
+
+    Configuration and connection problems print one line to stderr and return non-zero.
+    """
+    configure_logging()
+    try:
+        bot = create_app(settings, answerer)
+    except (SlackConfigError, StoreError) as exc:
+        print(f"policybot serve: {exc}", file=sys.stderr)
+        return 2
+    except BoltError as exc:
+        print(f"policybot serve: Slack rejected SLACK_BOT_TOKEN ({_slack_error(exc)}). Check the token, or that "
+              "the app is installed in the workspace.", file=sys.stderr)
+        return 1
+    except (URLError, OSError) as exc:
+        print(f"policybot serve: cannot reach Slack's Web API ({type(exc).__name__}). Check the network or "
+              "SLACK_API_URL.", file=sys.stderr)
+        return 1
+    stop = stop or threading.Event()
+    previous = _stop_on_signals(stop)
+    mode = "socket" if settings.slack_app_token else "http"
+    try:
+        if mode == "socket":
+            handler = bot.socket_mode_handler()
+            try:
+                handler.connect()
+            except SlackApiError as exc:
+                print(f"policybot serve: Slack rejected SLACK_APP_TOKEN ({exc.response.get('error')}). It must be an "
+                      "app-level token (xapp-…) with the connections:write scope.", file=sys.stderr)
+                return 1
+            log_event(log, "slack.started", mode=mode)
+            stop.wait()
+            handler.close()
+        else:
+            try:
+                server = bot.http_server(port=settings.port)
+            except OSError as exc:
+                print(f"policybot serve: cannot listen on port {settings.port} ({exc.strerror}). Set PORT to a "
+                      "free port.", file=sys.stderr)
+                return 1
+            server.start()
+            log_event(log, "slack.started", mode=mode, port=server.port, path=EVENTS_PATH)
+            stop.wait()
+            server.stop()
+    finally:
+        log_event(log, "slack.stopping", mode=mode)
+        bot.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _slack_error(exc: BoltError) -> str:
+    text = str(exc)
+    for code in ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"):
+        if code in text:
+            return code
+    return "auth.test failed"
+
+
+def _stop_on_signals(stop: threading.Event) -> dict:
+    """SIGINT/SIGTERM set `stop` (a clean shutdown); returns the handlers to put back."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    return previous
+

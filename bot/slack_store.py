@@ -1,0 +1,227 @@
+"""SQLite state of the Slack bot: which events were handled, what was answered, how it was rated.
+
+- `processed_events`: keys of events already taken (event id, channel+message ts). Kept on
+  disk so that a Slack retry arriving after a restart is still recognised.
+- `answers`: one row per answer shown, so buttons carry only a short id (Slack caps a
+  button value at 2,000 characters) and later actions (share, feedback, forward to the
+  contact window) see exactly what the user saw.
+- `feedback`: 👍/👎 per answer and user, with the question and the clause ids.
+
+One connection guarded by a lock: writes are tiny, and SQLite serialises writers anyway.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.answer import Answer, Citation, Contact
+
+SCHEMA_VERSION = 1
+VOTES = ("up", "down")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS processed_events (
+    key TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS answers (
+    id TEXT PRIMARY KEY,
+    question TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    status TEXT NOT NULL,
+    citation_ids TEXT NOT NULL,
+    user_id TEXT,
+    channel TEXT,
+    thread_ts TEXT,
+    created_at REAL NOT NULL,
+    surface TEXT,
+    slack_text TEXT,
+    answer_json TEXT
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    answer_id TEXT NOT NULL,
+    question TEXT NOT NULL,
+    clause_ids TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    vote TEXT NOT NULL CHECK (vote IN ('up', 'down')),
+    ts REAL NOT NULL,
+    PRIMARY KEY (answer_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS processed_events_created ON processed_events (created_at);
+"""
+
+
+class StoreError(RuntimeError):
+    """The database file cannot be used (wrong schema version, unreadable)."""
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """A row of the `answers` log; `answer` is the full Answer as it was shown (None if absent)."""
+
+    id: str
+    question: str
+    lang: str
+    status: str
+    citation_ids: tuple[str, ...]
+    user_id: str | None
+    channel: str | None
+    thread_ts: str | None
+    created_at: float
+    surface: str | None
+    slack_text: str | None  # the question as Slack delivered it (for an escaped echo)
+    answer: Answer | None
+
+
+@dataclass(frozen=True)
+class Feedback:
+    answer_id: str
+    question: str
+    clause_ids: tuple[str, ...]
+    user_id: str
+    vote: str
+    ts: float
+
+
+def answer_to_json(answer: Answer) -> str:
+    """Serialise what an Answer showed (the CLI JSON object drops lead, reason and company)."""
+    data = dataclasses.asdict(answer)
+    data.pop("signals", None)  # retrieval diagnostics: large, and not part of what was shown
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def answer_from_json(text: str) -> Answer:
+    data = json.loads(text)
+    data["citations"] = tuple(Citation(**c) for c in data.get("citations") or ())
+    data["contact"] = Contact(**data["contact"]) if data.get("contact") else None
+    known = {f.name for f in dataclasses.fields(Answer)}
+    return Answer(**{k: v for k, v in data.items() if k in known})
+
+
+class SlackStore:
+    """Thread-safe; open once per process (`SlackStore(path)`), `close()` at shutdown."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+            if str(path) != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            self._check_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot use the database {path}: {exc}. Move it away or set POLICYBOT_DB "
+                             "to another file.") from exc
+
+    def _check_version(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'slack_schema'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta (key, value) VALUES ('slack_schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has Slack schema version {row[0]}, this code expects {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- dedupe ---------------------------------------------------------------------------
+    def claim(self, *keys: str) -> bool:
+        """True if none of `keys` was seen before (and now all are); False for a repeat.
+
+        An event is claimed under several keys (its event id, its channel+ts) so that a retry
+        and the same message arriving as both `app_mention` and `message` are both caught.
+        """
+        keys = tuple(k for k in keys if k)
+        if not keys:
+            return True
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                marks = ",".join("?" * len(keys))
+                seen = self._db.execute(f"SELECT 1 FROM processed_events WHERE key IN ({marks}) LIMIT 1",
+                                        keys).fetchone()
+                if seen is None:
+                    self._db.executemany("INSERT INTO processed_events (key, created_at) VALUES (?, ?)",
+                                         [(k, now) for k in keys])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return seen is None
+
+    def prune_events(self, older_than_s: float = 3 * 24 * 3600) -> int:
+        """Forget event keys older than Slack's retry window (it gives up within hours)."""
+        with self._lock:
+            cur = self._db.execute("DELETE FROM processed_events WHERE created_at < ?", (time.time() - older_than_s,))
+        return cur.rowcount
+
+    # -- answers --------------------------------------------------------------------------
+    def record_answer(self, answer: Answer, *, user_id: str | None = None, channel: str | None = None,
+                      thread_ts: str | None = None, surface: str | None = None, slack_text: str | None = None) -> str:
+        """Log an answer that is about to be shown; returns its short id for button values.
+
+        `slack_text`: the question as Slack delivered it, kept so a later echo (share) shows
+        what the user wrote; `answer.question` is its plain form that was answered.
+        """
+        answer_id = secrets.token_urlsafe(9)  # 12 characters, unguessable
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO answers (id, question, lang, status, citation_ids, user_id, channel, thread_ts,"
+                " created_at, surface, slack_text, answer_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (answer_id, answer.question, answer.lang, answer.status,
+                 json.dumps([c.id for c in answer.citations]), user_id, channel, thread_ts, time.time(), surface,
+                 slack_text, answer_to_json(answer)))
+        return answer_id
+
+    def get_answer(self, answer_id: str) -> StoredAnswer | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, question, lang, status, citation_ids, user_id, channel, thread_ts, created_at, surface,"
+                " slack_text, answer_json FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        if row is None:
+            return None
+        return StoredAnswer(
+            id=row[0], question=row[1], lang=row[2], status=row[3], citation_ids=tuple(json.loads(row[4])),
+            user_id=row[5], channel=row[6], thread_ts=row[7], created_at=row[8], surface=row[9],
+            slack_text=row[10], answer=answer_from_json(row[11]) if row[11] else None)
+
+    def count_answers(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+
+    # -- feedback -------------------------------------------------------------------------
+    def record_feedback(self, answer_id: str, user_id: str, vote: str) -> Feedback | None:
+        """Store (or change) a user's vote on an answer; None when the answer id is unknown."""
+        if vote not in VOTES:
+            raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
+        stored = self.get_answer(answer_id)
+        if stored is None:
+            return None
+        fb = Feedback(answer_id, stored.question, stored.citation_ids, user_id, vote, time.time())
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO feedback (answer_id, question, clause_ids, user_id, vote, ts) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote, ts = excluded.ts",
+                (fb.answer_id, fb.question, json.dumps(list(fb.clause_ids)), fb.user_id, fb.vote, fb.ts))
+        return fb
+
+    def feedback(self, answer_id: str | None = None) -> list[Feedback]:
+        sql = "SELECT answer_id, question, clause_ids, user_id, vote, ts FROM feedback"
+        args: tuple = ()
+        if answer_id is not None:
+            sql += " WHERE answer_id = ?"
+            args = (answer_id,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY ts", args).fetchall()
+        return [Feedback(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], r[5]) for r in rows]

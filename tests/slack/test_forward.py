@@ -1,0 +1,315 @@
+"""Forward to the contact window from Slack: button → modal → e-mail, through the real app over HTTP,
+the local Web API stand-in and a real SMTP server (aiosmtpd)."""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from tests.handoff_support import SmtpServer, free_port
+
+from bot.handoff.outbox import FAILED_PERMANENT, NO_SERVER, PENDING, SENT, Outbox
+from bot.listeners.actions.forward import ACTION_ID, CALLBACK_ID, forward_modal, idempotency_key
+from tests.slack.driver import BOT_TOKEN, CHANNEL, USER
+from tests.slack_api_stub import SlackApiStub
+
+CONTACT = "info@sokonara.co.jp"  # read from 第10条 of the real policy
+RIGHTS_QUESTION = "自分の個人データを削除してほしいです。どうすればいいですか？"
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+class PermalinkStub(SlackApiStub):
+    """Slack's Web API stand-in, also answering chat.getPermalink as Slack does."""
+
+    def _answer(self, call):
+        if call.method == "chat.getPermalink":
+            channel, ts = call.body.get("channel"), str(call.body.get("message_ts"))
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://stub.slack.invalid/archives/{channel}/p{ts.replace('.', '')}"}
+        return super()._answer(call)
+
+
+@pytest.fixture()
+def slack_stub():
+    with PermalinkStub(valid_tokens={BOT_TOKEN}) as stub:
+        yield stub
+
+
+@pytest.fixture()
+def smtp(request, monkeypatch):
+    """SMTP_* for the app: a running local server (default); parametrize indirectly with "none" for
+    no SMTP_HOST, "down" for a server not started yet, "auth" for one that refuses our login."""
+    mode = getattr(request, "param", "up")
+    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_SECURITY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("POLICYBOT_CONTACT_EMAIL", raising=False)
+    monkeypatch.setenv("POLICYBOT_HANDOFF_RETRY_BASE", "0.05")
+    monkeypatch.setenv("POLICYBOT_HANDOFF_RETRY_CAP", "0.2")
+    server = SmtpServer(port=free_port(), require_auth=(mode == "auth"))
+    if mode != "none":
+        env = server.env(SMTP_PASSWORD="wrong") if mode == "auth" else server.env()
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+    if mode in ("up", "auth"):
+        server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def slack_bot(slack_settings, answerer, smtp):
+    """The app as conftest builds it, but after SMTP_* are set (the hand-off reads them at start)."""
+    from bot.slack_app import create_app
+
+    bot = create_app(slack_settings, answerer)
+    yield bot
+    bot.close()
+
+
+def ask_in_thread(slack_bot, question: str, thread_ts: str = "1710000000.000100", surface: str = "mention"):
+    """An answer as the bot showed it in a channel thread (the answer log row the button points at)."""
+    answer = slack_bot.deps.answerer.answer(question)
+    answer_id = slack_bot.deps.store.record_answer(answer, user_id=USER, channel=CHANNEL, thread_ts=thread_ts,
+                                                   surface=surface)
+    return answer, answer_id
+
+
+def click_forward(sender, slack_stub, answer_id: str, **kwargs) -> dict:
+    """Click the button; returns the modal the app opened."""
+    sent = sender.send_interaction(sender.button_payload(ACTION_ID, answer_id, **kwargs))
+    assert sent.status == 200
+    [call] = slack_stub.wait_for("views.open")
+    return call.body["view"] if isinstance(call.body["view"], dict) else json.loads(call.body["view"])
+
+
+def submission(view: dict, *, question=None, context="", reply_to="", user=USER, view_id="V0FORWARD1") -> dict:
+    def field(kind, value):
+        return {"value": {"type": kind, "value": value or None}}
+
+    initial = next(b for b in view["blocks"] if b.get("block_id") == "question")["element"].get("initial_value")
+    return {"type": "view_submission", "token": "legacy", "api_app_id": "A0POLICY", "trigger_id": "4.5.6",
+            "team": {"id": "T0STUB", "domain": "stub"},
+            "user": {"id": user, "username": "asker", "name": "asker", "team_id": "T0STUB"},
+            "view": {"id": view_id, "type": "modal", "callback_id": view["callback_id"],
+                     "private_metadata": view["private_metadata"], "hash": "1.abc",
+                     "state": {"values": {"question": field("plain_text_input", initial if question is None
+                                                              else question),
+                                          "context": field("plain_text_input", context),
+                                          "reply_to": field("email_text_input", reply_to)}}}}
+
+
+def confirmation(slack_stub, count: int = 1):
+    """The private confirmations the asker got (through the button's response_url)."""
+    return [c.body["text"] for c in slack_stub.wait_for("response_url", count)]
+
+
+def outbox(slack_bot) -> Outbox:
+    return Outbox(slack_bot.deps.settings.db_path)
+
+
+# --- the button -------------------------------------------------------------------------------
+
+def test_button_opens_a_modal_prefilled_with_the_question(sender, slack_stub, slack_bot):
+    _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
+    view = click_forward(sender, slack_stub, answer_id)
+    assert view["callback_id"] == CALLBACK_ID and view["type"] == "modal"
+    inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    assert inputs["question"]["element"]["initial_value"] == RIGHTS_QUESTION
+    assert inputs["context"]["optional"] and inputs["reply_to"]["optional"]
+    assert inputs["reply_to"]["element"]["type"] == "email_text_input"
+    assert CONTACT in json.dumps(view, ensure_ascii=False)
+    assert json.loads(view["private_metadata"])["a"] == answer_id
+    assert len(view["title"]["text"]) <= 24
+
+
+def test_button_inside_a_modal_pushes_the_form(sender, slack_stub, slack_bot):
+    _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
+    payload = sender.button_payload(ACTION_ID, answer_id)
+    payload["container"] = {"type": "view", "view_id": "V0RESULT"}
+    payload["view"] = {"id": "V0RESULT", "type": "modal"}
+    sender.send_interaction(payload)
+    [call] = slack_stub.wait_for("views.push")
+    assert call.body["trigger_id"] == "1.2.3"
+    assert slack_stub.calls("views.open") == []
+
+
+def test_unknown_answer_says_so_privately(sender, slack_stub, slack_bot):
+    sender.send_interaction(sender.button_payload(ACTION_ID, "no-such-answer"))
+    [call] = slack_stub.wait_for("response_url")
+    assert "見つかりませんでした" in call.body["text"]
+    assert slack_stub.calls("views.open") == []
+
+
+# --- the submission ---------------------------------------------------------------------------
+
+def test_submission_emails_the_contact_window_confirms_and_notes_the_thread(sender, slack_stub, slack_bot, smtp):
+    _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION, thread_ts="1710000000.000100")
+    view = click_forward(sender, slack_stub, answer_id)
+    edited = RIGHTS_QUESTION + "\n退会済みのアカウントです。"
+    sent = sender.send_interaction(submission(view, question=edited, context="会員番号 12345",
+                                              reply_to="taro@example.com"))
+    assert sent.status == 200 and sent.body in ("", "{}")  # the modal closes
+
+    [mail] = smtp.wait_for(1)
+    [text] = confirmation(slack_stub)
+    slack_bot.drain()
+    [entry] = outbox(slack_bot).list()
+    assert entry.status == SENT and entry.asker == USER and entry.reply_to == "taro@example.com"
+
+    # the e-mail
+    assert mail.rcpt_tos == [CONTACT]
+    message = mail.message
+    assert message["Reply-To"] == "taro@example.com" and message["X-PolicyBot-Ref"] == entry.ref
+    body = message.get_content()
+    for expected in ("退会済みのアカウントです。", "会員番号 12345", USER, "第8条",
+                     f"https://stub.slack.invalid/archives/{CHANNEL}/p1710000000000100"):
+        assert expected in body
+
+    # the asker's confirmation: reference number, no draft link (it was sent)
+    assert entry.ref in text and "転送しました" in text and "mailto:" not in text
+
+    # the thread: who forwarded it
+    [note] = [c for c in slack_stub.calls("chat.postMessage") if c.body.get("thread_ts") == "1710000000.000100"]
+    assert note.body["channel"] == CHANNEL
+    assert f"<@{USER}>" in note.body["text"] and entry.ref in note.body["text"]
+    assert "taro@example.com" not in note.body["text"] and "12345" not in note.body["text"]
+
+
+def test_submitting_twice_sends_one_email(sender, slack_stub, slack_bot, smtp):
+    _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
+    view = click_forward(sender, slack_stub, answer_id)
+    sender.send_interaction(submission(view, view_id="V0FIRST"))
+    smtp.wait_for(1)
+    confirmation(slack_stub, 1)
+    sender.send_interaction(submission(view, view_id="V0SECOND"))  # a second modal from a double click
+    first, second = confirmation(slack_stub, 2)
+    slack_bot.drain()
+    assert len(smtp.messages()) == 1
+    ref = outbox(slack_bot).list()[0].ref
+    assert ref in first and ref in second and "すでに受け付けています" in second
+    notes = [c for c in slack_stub.calls("chat.postMessage") if ref in (c.body.get("text") or "")]
+    assert len(notes) == 1
+
+
+@pytest.mark.parametrize("fields, block, message", [
+    ({"reply_to": "not-an-address"}, "reply_to", "メールアドレスの形式ではありません"),
+    ({"question": "   "}, "question", "お問い合わせ内容を入力してください"),
+])
+def test_invalid_input_stays_in_the_modal_with_an_error(sender, slack_stub, slack_bot, smtp, fields, block, message):
+    _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
+    view = click_forward(sender, slack_stub, answer_id)
+    sent = sender.send_interaction(submission(view, **fields))
+    reply = json.loads(sent.body)
+    assert reply["response_action"] == "errors" and message in reply["errors"][block]
+    slack_bot.drain()
+    assert smtp.messages() == [] and outbox(slack_bot).list() == []
+
+
+@pytest.mark.parametrize("smtp", ["none"], indirect=True)
+def test_without_a_mail_server_the_asker_gets_a_draft_link(sender, slack_stub, slack_bot, smtp):
+    _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
+    view = click_forward(sender, slack_stub, answer_id)
+    assert "メールサーバーが設定されていません" in json.dumps(view, ensure_ascii=False)
+    sender.send_interaction(submission(view))
+    [text] = confirmation(slack_stub)
+    slack_bot.drain()
+    [entry] = outbox(slack_bot).list()
+    assert entry.status == PENDING and entry.last_error == NO_SERVER
+    assert "メールは送信されていません" in text and entry.ref in text
+    link = text.split("<", 1)[1].split("|", 1)[0]
+    parts = urlsplit(link.replace("&amp;", "&"))
+    assert parts.scheme == "mailto" and parts.path == CONTACT
+    query = parse_qs(parts.query)
+    assert entry.ref in query["subject"][0] and RIGHTS_QUESTION in query["body"][0]
+    assert not [c for c in slack_stub.calls("chat.postMessage") if entry.ref in (c.body.get("text") or "")]
+
+
+@pytest.mark.parametrize("smtp", ["down"], indirect=True)
+def test_mail_server_down_then_back_delivers_it(sender, slack_stub, slack_bot, smtp):
+    _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
+    view = click_forward(sender, slack_stub, answer_id)
+    sender.send_interaction(submission(view))
+    [text] = confirmation(slack_stub)
+    slack_bot.drain()
+    [entry] = outbox(slack_bot).list()
+    assert entry.status == PENDING and entry.attempts >= 1 and "connection refused" in entry.last_error
+    assert entry.ref in text and "自動で送信します" in text
+    smtp.start()
+    [mail] = smtp.wait_for(1)
+    assert mail.message["X-PolicyBot-Ref"] == entry.ref
+
+
+@pytest.mark.parametrize("smtp", ["auth"], indirect=True)
+def test_refused_by_the_server_tells_the_asker_plainly(sender, slack_stub, slack_bot, smtp):
+    _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
+    view = click_forward(sender, slack_stub, answer_id)
+    sender.send_interaction(submission(view))
+    [text] = confirmation(slack_stub)
+    slack_bot.drain()
+    [entry] = outbox(slack_bot).list()
+    assert entry.status == FAILED_PERMANENT
+    assert "転送できませんでした" in text and entry.ref in text and "mailto:" in text
+    assert "authentication" not in text and "535" not in text  # no raw error text in Slack
+
+
+def test_escalated_question_sends_the_clauses_the_assistant_looked_at(sender, slack_stub, slack_bot, smtp):
+    answer, answer_id = ask_in_thread(slack_bot, "御社の株価の見通しを教えてください")
+    assert answer.escalated
+    view = click_forward(sender, slack_stub, answer_id)
+    sender.send_interaction(submission(view))
+    [mail] = smtp.wait_for(1)
+    body = mail.message.get_content()
+    assert "御社の株価の見通しを教えてください" in body
+    assert "いずれも質問への明確な答えではありません" in body and "- 第" in body
+
+
+def test_shortcut_result_forwards_the_pasted_message(sender, slack_stub, slack_bot, smtp):
+    pasted = "退会したので、登録した個人情報を削除してください。"
+    sender.send_interaction(sender.shortcut_payload(pasted))
+    [result] = slack_stub.wait_for("response_url")
+    buttons = [e for b in result.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    [forward] = [b for b in buttons if b["action_id"] == ACTION_ID]
+    view = click_forward(sender, slack_stub, forward["value"], user="U0SUPPORT")
+    question = next(b for b in view["blocks"] if b.get("block_id") == "question")["element"]["initial_value"]
+    assert question == pasted
+    sender.send_interaction(submission(view, user="U0SUPPORT"))
+    [mail] = smtp.wait_for(1)
+    body = mail.message.get_content()
+    assert pasted in body and "U0SUPPORT" in body
+    assert f"https://stub.slack.invalid/archives/{CHANNEL}/p" in body  # the customer's message
+    [text] = [c.body["text"] for c in slack_stub.wait_for("response_url", 2)][1:]
+    slack_bot.drain()
+    assert "転送しました" in text
+    # the staff member's help was private: nothing is posted in the customer's thread
+    assert slack_stub.calls("chat.postMessage") == []
+
+
+# --- the modal and the key, as pure functions ----------------------------------------------------
+
+def test_modal_caps_a_long_question_at_slacks_input_limit():
+    view = forward_modal("あ" * 3900, "en", CONTACT, {"a": "x"}, mail_configured=True)
+    element = next(b for b in view["blocks"] if b.get("block_id") == "question")["element"]
+    assert len(element["initial_value"]) <= element["max_length"] == 3000
+    assert view["title"]["text"] == "Forward to contact"
+    assert "No mail server" not in json.dumps(view)
+
+
+def test_key_is_the_same_for_the_same_request_only():
+    key = idempotency_key("T1", "U1", "a1", "質問", "", "")
+    assert key == idempotency_key("T1", "U1", "a1", "質問", "", "")
+    others = {idempotency_key("T1", "U2", "a1", "質問", "", ""), idempotency_key("T1", "U1", "a2", "質問", "", ""),
+              idempotency_key("T1", "U1", "a1", "質問!", "", ""), idempotency_key("T1", "U1", "a1", "質問", "", "x@y.jp")}
+    assert key not in others and len(others) == 4
+
+
+def test_requests_left_pending_by_a_previous_run_are_delivered_after_a_restart(slack_settings, smtp, request):
+    from tests.handoff_support import make_answer
+
+    from bot.handoff.compose import handoff_from_answer
+
+    left = Outbox(slack_settings.db_path)
+    h = handoff_from_answer(make_answer(RIGHTS_QUESTION), USER)
+    left.enqueue(h, "from-the-last-run")  # pending, due: the previous process died before sending
+    request.getfixturevalue("slack_bot")  # the app starts …
+    [mail] = smtp.wait_for(1)  # … and delivers it without anyone clicking
+    assert mail.message["X-PolicyBot-Ref"] == h.ref

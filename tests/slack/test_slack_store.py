@@ -1,0 +1,113 @@
+"""bot/slack_store.py on real SQLite files: dedupe that survives restarts, answers log, feedback."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from bot.slack_store import SlackStore, StoreError
+
+QUESTION = "自分のデータを削除してほしい"
+
+
+@pytest.fixture()
+def db_path(tmp_path):
+    return tmp_path / "state" / "policybot.sqlite3"
+
+
+def test_claim_once_then_repeat_and_overlapping_keys(db_path):
+    store = SlackStore(db_path)
+    assert store.claim("event:Ev1", "msg:C1:1.0") is True
+    assert store.claim("event:Ev1", "msg:C1:1.0") is False  # Slack's retry
+    assert store.claim("event:Ev2", "msg:C1:1.0") is False  # same message as another event type
+    assert store.claim("event:Ev3", "msg:C1:2.0") is True
+    store.close()
+
+
+def test_claims_survive_a_restart(db_path):
+    first = SlackStore(db_path)
+    first.claim("event:EvA")
+    first.close()
+    second = SlackStore(db_path)
+    assert second.claim("event:EvA") is False
+    second.close()
+
+
+def test_concurrent_claims_of_one_key_have_one_winner(db_path):
+    store = SlackStore(db_path)
+    results = []
+    barrier = threading.Barrier(24)
+
+    def claim():
+        barrier.wait()
+        results.append(store.claim("event:EvRace", "msg:C1:9.0"))
+
+    threads = [threading.Thread(target=claim) for _ in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 23 + [True]
+
+
+def test_prune_forgets_old_keys(db_path):
+    store = SlackStore(db_path)
+    store.claim("event:EvOld")
+    assert store.prune_events(older_than_s=-1) == 1
+    assert store.claim("event:EvOld") is True
+
+
+def test_answer_log_round_trip(db_path, answerer):
+    answer = answerer.answer(QUESTION)
+    store = SlackStore(db_path)
+    answer_id = store.record_answer(answer, user_id="U1", channel="C1", thread_ts="1.0", surface="app_mention",
+                                    slack_text=f"<@UBOT> {QUESTION}")
+    assert len(answer_id) <= 16 and store.get_answer("nope") is None
+    store.close()
+    stored = SlackStore(db_path).get_answer(answer_id)  # after a restart too
+    assert (stored.question, stored.lang, stored.status) == (QUESTION, answer.lang, answer.status)
+    assert stored.citation_ids == tuple(c.id for c in answer.citations)
+    assert (stored.user_id, stored.channel, stored.thread_ts, stored.surface) == ("U1", "C1", "1.0", "app_mention")
+    assert stored.slack_text == f"<@UBOT> {QUESTION}"
+    shown = stored.answer
+    assert (shown.lead, shown.citations, shown.contact, shown.revision) == (
+        answer.lead, answer.citations, answer.contact, answer.revision)
+
+
+def test_answers_table_has_the_documented_columns(db_path):
+    SlackStore(db_path).close()
+    with sqlite3.connect(db_path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(answers)")]
+    assert columns[:9] == ["id", "question", "lang", "status", "citation_ids", "user_id", "channel", "thread_ts",
+                           "created_at"]
+
+
+def test_feedback_is_one_row_per_user_and_answer_with_the_latest_vote(db_path, answerer):
+    store = SlackStore(db_path)
+    answer = answerer.answer(QUESTION)
+    answer_id = store.record_answer(answer, user_id="U1")
+    store.record_feedback(answer_id, "U2", "up")
+    store.record_feedback(answer_id, "U2", "down")
+    store.record_feedback(answer_id, "U3", "up")
+    rows = store.feedback(answer_id)
+    assert [(f.user_id, f.vote) for f in rows] == [("U2", "down"), ("U3", "up")]
+    assert rows[0].question == QUESTION and rows[0].clause_ids == tuple(c.id for c in answer.citations)
+    assert store.record_feedback("unknown", "U2", "up") is None
+    with pytest.raises(ValueError):
+        store.record_feedback(answer_id, "U2", "meh")
+
+
+def test_a_file_that_is_not_a_database_gives_a_clear_error(db_path):
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="POLICYBOT_DB"):
+        SlackStore(db_path)
+
+
+def test_a_newer_schema_is_refused(db_path):
+    SlackStore(db_path).close()
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'slack_schema'")
+    with pytest.raises(StoreError, match="schema version 99"):
+        SlackStore(db_path)

@@ -1,0 +1,298 @@
+"""bot/blocks.py: the answer format, escaping and Slack's size limits, on the real policy's clauses.
+
+Block Kit output is also checked against slack_sdk's own block models (`validate_json`),
+an implementation of Slack's limits that is not ours.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot import blocks
+from bot.answer import ANSWERED, ESCALATED, REASON_EMPTY, REASON_NOT_COVERED, REASON_TOO_LONG, Answer, Citation, Contact, mailto_url
+from index.policy import load
+
+POLICY = Path(__file__).resolve().parents[1] / "policy_text" / "privacy_policy.txt"
+EMAIL = "info@sokonara.co.jp"
+
+
+@pytest.fixture(scope="module")
+def clauses():
+    return {c.id: c for c in load(POLICY).clauses()}
+
+
+def citation(clause, score=0.9) -> Citation:
+    return Citation(clause.id, clause.label, clause.article, clause.paragraph, clause.item, clause.title,
+                    clause.text, score)
+
+
+def make_answer(clauses, ids=("3-1-4",), *, status=ANSWERED, lang="ja", question="利用料金の請求に使う？",
+                contact=False, reason=None, lead=None) -> Answer:
+    cites = tuple(citation(clauses[i]) for i in ids)
+    return Answer(
+        question=question, status=status, lang=lang,
+        lead=lead or ("株式会社ソコナラの個人情報保護方針では、次のとおり定めています。" if lang == "ja"
+                      else "The privacy policy of 株式会社ソコナラ says the following (quoted in the original Japanese):"),
+        citations=cites,
+        contact=Contact(EMAIL, mailto_url(EMAIL, "件名", f"質問:\n{question}")) if contact else None,
+        revision="2026-06-03", company="株式会社ソコナラ", reason=reason)
+
+
+def all_texts(value) -> list[str]:
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in ([v] if k == "text" and isinstance(v, str) else all_texts(v))]
+    if isinstance(value, list):
+        return [t for v in value for t in all_texts(v)]
+    return []
+
+
+def assert_valid(block_list: list[dict]) -> None:
+    """Slack's limits as slack_sdk models them, plus the 50-block cap."""
+    assert len(block_list) <= blocks.MAX_BLOCKS
+    for block in block_list:
+        Block.parse(block).validate_json()
+    for element in (e for b in block_list if b["type"] == "actions" for e in b["elements"]):
+        assert len(element["value"]) <= 2000
+    ids = [e["action_id"] for b in block_list if b["type"] == "actions" for e in b["elements"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_answer_format_lead_then_label_quote_and_context(clauses):
+    answer = make_answer(clauses, ("3-1-4", "4-1"))
+    out = blocks.answer_blocks(answer, answer_id="abc123")
+    assert_valid(out)
+    assert out[0]["text"]["text"] == answer.lead
+    # per citation: bold label + verbatim quote, then the revision context line
+    first, ctx1, second, ctx2 = out[1:5]
+    assert first["text"]["text"] == "*第3条（利用目的）第1項第4号*\n>利用料金の請求及び決済のため"
+    assert ctx1["type"] == "context" and "2026年6月3日改定" in ctx1["elements"][0]["text"]
+    quoted = [line[1:] for line in second["text"]["text"].split("\n")[1:]]
+    assert "\n".join(quoted) == clauses["4-1"].text
+    assert ctx2["type"] == "context"
+    actions = out[-1]
+    assert actions["type"] == "actions"
+    assert {e["action_id"]: e["value"] for e in actions["elements"]} == {
+        blocks.ACTION_FEEDBACK_UP: "abc123", blocks.ACTION_FEEDBACK_DOWN: "abc123"}
+
+
+def test_contact_window_link_and_forward_button_on_rights_answer(clauses):
+    answer = make_answer(clauses, ("8-1", "10"), contact=True)
+    out = blocks.answer_blocks(answer, answer_id="id9")
+    assert_valid(out)
+    texts = "\n".join(all_texts(out))
+    assert f"|{EMAIL}>" in texts and "<mailto:info@sokonara.co.jp?subject=" in texts
+    forward = [e for e in out[-1]["elements"] if e["action_id"] == blocks.ACTION_FORWARD]
+    assert forward and forward[0]["value"] == "id9"
+    assert forward[0]["text"]["text"] == "窓口に転送 / Forward to the contact window"
+
+
+def test_escalation_quotes_nothing_and_routes_to_contact(clauses):
+    answer = make_answer(clauses, (), status=ESCALATED, reason=REASON_NOT_COVERED, contact=True,
+                         lead="個人情報保護方針にはこの質問への明確な定めがないため、推測ではお答えしません。")
+    out = blocks.answer_blocks(answer, answer_id="esc1")
+    assert_valid(out)
+    assert [b["type"] for b in out] == ["section", "section", "actions"]
+    assert "mailto:" in out[1]["text"]["text"]
+    assert out[2]["elements"][0]["action_id"] == blocks.ACTION_FORWARD
+
+
+def test_escalation_without_contact_still_offers_forward(clauses):
+    answer = make_answer(clauses, (), status=ESCALATED, reason=REASON_NOT_COVERED, lead="…")
+    out = blocks.answer_blocks(answer, answer_id="esc2")
+    assert blocks.ACTION_FORWARD in [e["action_id"] for e in out[-1]["elements"]]
+
+
+@pytest.mark.parametrize("reason", [REASON_EMPTY, REASON_TOO_LONG])
+def test_notices_have_no_buttons(clauses, reason):
+    answer = make_answer(clauses, (), status=ESCALATED, reason=reason, contact=True, lead="質問を入力してください。")
+    out = blocks.answer_blocks(answer, answer_id="x")
+    assert_valid(out)
+    assert all(b["type"] != "actions" for b in out)
+    assert "mailto:" not in json.dumps(out)
+    if reason == REASON_EMPTY:
+        assert blocks.EXAMPLES_JA[0] in json.dumps(out, ensure_ascii=False)
+
+
+def test_share_button_only_when_shareable(clauses):
+    answer = make_answer(clauses)
+    ids = [e["action_id"] for e in blocks.answer_blocks(answer, answer_id="a", shareable=True)[-1]["elements"]]
+    assert blocks.ACTION_SHARE in ids
+    ids = [e["action_id"] for e in blocks.answer_blocks(answer, answer_id="a")[-1]["elements"]]
+    assert blocks.ACTION_SHARE not in ids
+
+
+def test_no_buttons_without_an_answer_id(clauses):
+    out = blocks.answer_blocks(make_answer(clauses), answer_id=None)
+    assert all(b["type"] != "actions" for b in out)
+
+
+def test_echoed_question_is_escaped_and_pings_nobody(clauses):
+    slack_text = "<!channel> <@U123ABC> <#C123|general> a &lt; b &amp; c"
+    out = blocks.answer_blocks(make_answer(clauses), answer_id="a", echo=slack_text)
+    echo = out[0]["text"]["text"]
+    assert echo == "*質問:* &lt;!channel&gt; &lt;@U123ABC&gt; &lt;#C123|general&gt; a &lt; b &amp; c"
+    raw = json.dumps(out, ensure_ascii=False)
+    for control in ("<!channel>", "<@U123ABC>", "<#C123"):
+        assert control not in raw
+
+
+def test_shared_by_names_the_user_but_escapes_junk(clauses):
+    out = blocks.answer_blocks(make_answer(clauses), answer_id="a", shared_by="U0ABC123")
+    assert "<@U0ABC123>" in out[0]["elements"][0]["text"]
+    out = blocks.answer_blocks(make_answer(clauses), answer_id="a", shared_by="<!channel>")
+    assert "<!channel>" not in json.dumps(out)
+
+
+def test_policy_text_is_escaped_in_quotes(clauses):
+    clause = clauses["3-1-4"]
+    odd = Citation("3-1-4", clause.label, 3, 1, 4, clause.title, "A < B & C > D", 1.0)
+    answer = make_answer(clauses)
+    answer = Answer(**{**answer.__dict__, "citations": (odd,)})
+    text = blocks.answer_blocks(answer)[1]["text"]["text"]
+    assert text.endswith(">A &lt; B &amp; C &gt; D")
+
+
+def test_long_clause_is_split_across_sections_without_losing_text(clauses):
+    long_text = "\n".join(f"({i}) " + "個人データの安全管理のための措置を講じます。" * 6 for i in range(1, 80))
+    big = Citation("7-1", "第7条（安全管理措置）第1項", 7, 1, None, "安全管理措置", long_text, 1.0)
+    answer = Answer(**{**make_answer(clauses).__dict__, "citations": (big,)})
+    out = blocks.answer_blocks(answer, answer_id="a")
+    assert_valid(out)
+    quote_sections = [b for b in out[1:] if b["type"] == "section"]
+    assert len(quote_sections) > 1
+    lines = []
+    for i, b in enumerate(quote_sections):
+        body = b["text"]["text"].split("\n")
+        lines.extend(line[1:] for line in (body[1:] if i == 0 else body))
+    assert "\n".join(lines) == long_text
+
+
+def test_too_many_blocks_are_split_into_marked_messages(clauses):
+    many = tuple(citation(c) for c in clauses.values())  # every clause: well over 50 blocks
+    answer = Answer(**{**make_answer(clauses, contact=True).__dict__, "citations": many})
+    messages = blocks.answer_messages(answer, answer_id="a")
+    assert len(messages) >= 2
+    for m in messages:
+        assert_valid(m.blocks)
+        assert m.text
+    for m in messages[:-1]:
+        assert "続きは次のメッセージ" in m.blocks[-1]["elements"][0]["text"]
+        assert all(b["type"] != "actions" for b in m.blocks)
+    assert messages[-1].blocks[-1]["type"] == "actions"
+    shown = "\n".join(t for m in messages for t in all_texts(m.blocks))
+    assert all(f"*{c.label}*" in shown for c in many)
+
+
+def test_overlong_question_echo_is_truncated_visibly(clauses):
+    out = blocks.answer_blocks(make_answer(clauses), echo="長" * 5000)
+    echo = out[0]["text"]["text"]
+    assert len(echo) < 1000 and echo.endswith("…（長いため以下省略）")
+
+
+def test_fallback_text_is_escaped_and_names_the_clauses(clauses):
+    answer = make_answer(clauses, ("3-1-4", "10"), contact=True, lead="A <b> & c")
+    text = blocks.fallback_text(answer)
+    assert text.startswith("A &lt;b&gt; &amp; c")
+    assert "第3条（利用目的）第1項第4号" in text and EMAIL in text
+
+
+@pytest.mark.parametrize("slack_text, plain", [
+    ("<!channel> 第三者に提供される？", "@channel 第三者に提供される？"),
+    ("<!here|here> hi", "here hi"),
+    ("<@U123> に聞いて", "@U123 に聞いて"),
+    ("<@U123|taro> さん", "@taro さん"),
+    ("<#C123|general> で", "#general で"),
+    ("<https://example.com/a?b=1&amp;c=2|規約> を見て", "規約 を見て"),
+    ("<https://example.com>", "https://example.com"),
+    ("<mailto:a@example.com|a@example.com>", "a@example.com"),
+    ("<!subteam^S123|@support> team", "@support team"),
+    ("a &lt; b &amp;&amp; c &gt; d", "a < b && c > d"),
+])
+def test_to_plain_reads_mrkdwn_as_what_the_user_meant(slack_text, plain):
+    assert blocks.to_plain(slack_text) == plain
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("<@UBOT> 第三者に提供される？", "第三者に提供される？"),
+    ("<@UBOT>: 質問", "質問"),
+    ("質問です <@UBOT>", "質問です"),
+    ("<@UOTHER> と <@UBOT> に質問", "<@UOTHER> と に質問"),
+    ("<@UBOT>", ""),
+])
+def test_strip_bot_mention_keeps_other_mentions(text, expected):
+    assert blocks.strip_bot_mention(text, "UBOT") == expected
+
+
+def test_reply_draft_japanese_is_polite_quotes_clauses_and_names_the_window(clauses):
+    answer = make_answer(clauses, ("8-1", "10"), contact=True)
+    draft = blocks.reply_draft(answer)
+    assert draft.startswith("お問い合わせいただき、誠にありがとうございます。")
+    assert "定めております" in draft and "お願い申し上げます" in draft
+    for cid in ("8-1", "10"):
+        assert clauses[cid].label in draft and clauses[cid].text in draft
+    assert f"（{EMAIL}）" in draft
+    assert "2026年6月3日改定" in draft
+
+
+def test_reply_draft_without_contact_does_not_invent_one(clauses):
+    draft = blocks.reply_draft(make_answer(clauses, ("3-1-4",)))
+    assert "@" not in draft and clauses["3-1-4"].text in draft
+
+
+def test_reply_draft_english_for_english_message(clauses):
+    answer = make_answer(clauses, ("4-1",), lang="en", contact=True, question="Do you share my data?")
+    draft = blocks.reply_draft(answer)
+    assert draft.startswith("Thank you for contacting us.")
+    assert "quoted in the original Japanese" in draft and clauses["4-1"].text in draft
+    assert EMAIL in draft and draft.rstrip().endswith("Best regards,")
+
+
+def test_reply_draft_for_escalation_routes_to_window(clauses):
+    answer = make_answer(clauses, (), status=ESCALATED, reason=REASON_NOT_COVERED, contact=True)
+    draft = blocks.reply_draft(answer)
+    assert "明確な定めがない" in draft and EMAIL in draft and "■" not in draft
+
+
+def test_shortcut_message_has_draft_as_one_copyable_block(clauses):
+    answer = make_answer(clauses, ("4-1", "10"), contact=True)
+    original = "<!channel> 私のデータは第三者に提供されますか？ 090-1234-5678"
+    [message] = blocks.shortcut_messages(answer, answer_id="s1", original=original)
+    assert_valid(message.blocks)
+    drafts = [b for b in message.blocks if b["type"] == "section" and "```" in b["text"]["text"]]
+    assert len(drafts) == 1
+    code = drafts[0]["text"]["text"].split("```")[1]
+    assert blocks.unescape(code) == blocks.reply_draft(answer)
+    assert "&lt;!channel&gt;" in message.blocks[1]["text"]["text"]
+    assert "<!channel>" not in json.dumps(message.blocks, ensure_ascii=False)
+    assert blocks.ACTION_FORWARD in [e["action_id"] for e in message.blocks[-1]["elements"]]
+
+
+def test_overlong_draft_is_cut_visibly_and_never_mid_entity(clauses):
+    long_text = "A&B<C>" * 800
+    big = Citation("7-1", "第7条（安全管理措置）第1項", 7, 1, None, "安全管理措置", long_text, 1.0)
+    answer = Answer(**{**make_answer(clauses).__dict__, "citations": (big,)})
+    [message] = blocks.shortcut_messages(answer, answer_id="s1", original="q")[-1:]
+    assert_valid(message.blocks)
+    draft = next(b for b in message.blocks if b["type"] == "section" and "```" in b["text"]["text"])
+    code = draft["text"]["text"].split("```")[1]
+    assert code.endswith("…（長いため以下省略）")
+    assert re.search(r"&(?!amp;|lt;|gt;)", code) is None  # every & starts a whole entity
+
+
+def test_home_view_explains_and_shows_examples():
+    view = blocks.home_view("株式会社ソコナラ", "2026-06-03", EMAIL)
+    assert view["type"] == "home"
+    assert_valid(view["blocks"])
+    text = "\n".join(all_texts(view["blocks"]))
+    assert "/policy" in text and "ポリシーで回答" in text and blocks.EXAMPLES_JA[0] in text
+    assert f"<mailto:{EMAIL}|{EMAIL}>" in text and "2026年6月3日改定" in text
+
+
+def test_english_answer_chrome_is_english(clauses):
+    out = blocks.answer_blocks(make_answer(clauses, lang="en"), answer_id="a")
+    text = json.dumps(out, ensure_ascii=False)
+    assert "revised 2026-06-03" in text and "Helpful" in text
