@@ -131,11 +131,12 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None) 
         return _escalation(question, lang, REASON_NOT_COVERED, searcher, email, citations,
                            confidence=decision.confidence, signals=decision.signals)
 
-    # Follow cross-references: a clause that points to the contact window brings it along.
+    # Follow cross-references: when the best clause is the contact window, or its article points
+    # to it (第8条 「第10条に定める窓口」), the contact clause comes along and `contact` is set.
+    # Only the best clause counts: a runner-up that happens to mention 第10条 is not what was asked.
     contact_id = searcher.contact_clause_id
-    refers_to_contact = any(
-        contact_id and (h.clause.id == contact_id or searcher.refers_to(h.clause.id, contact_id))
-        for h in decision.hits[:MAX_CITATIONS])
+    best = decision.hits[0].clause.id
+    refers_to_contact = bool(contact_id) and (best == contact_id or searcher.refers_to(best, contact_id))
     if refers_to_contact and contact_id and all(c.id != contact_id for c in citations):
         contact_clause = searcher.clause(contact_id)
         citations = citations[:MAX_CITATIONS] + (_citation(contact_clause, 0.0),)

@@ -175,11 +175,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import evaluate, format_report, load_questions
 
     settings = _settings(args)
-    answerer = load_answerer(settings)
-    try:
+    try:  # read the questions before the model: a mistyped path should fail at once
         questions = load_questions(Path(args.questions))
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    answerer = load_answerer(settings)
     started = time.perf_counter()
     report = evaluate(answerer, questions)
     report["seconds"] = round(time.perf_counter() - started, 2)

@@ -33,6 +33,7 @@ from bot.answerer import Answerer
 from bot.listeners import Registrar, Surfaces, register_all
 from bot.listeners.deps import AppDeps, TrackingExecutor
 from bot.logging_setup import configure_logging, log_event
+from bot.handoff.smtp import SmtpConfigError
 from bot.settings import Settings
 from bot.slack_store import SlackStore, StoreError
 
@@ -86,6 +87,8 @@ class SlackBot:
 
     def close(self, timeout: float = 30.0) -> None:
         self.drain(timeout)
+        for hook in self.deps.on_close:
+            hook()
         self.deps.work.shutdown(wait=True)
         self.deps.listeners.shutdown(wait=True)
         if self.owns_store:
@@ -238,7 +241,7 @@ def serve(settings: Settings, answerer: Answerer, *, stop: threading.Event | Non
     configure_logging()
     try:
         bot = create_app(settings, answerer)
-    except (SlackConfigError, StoreError) as exc:
+    except (SlackConfigError, StoreError, SmtpConfigError) as exc:
         print(f"policybot serve: {exc}", file=sys.stderr)
         return 2
     except BoltError as exc:

@@ -121,7 +121,7 @@ class Searcher:
             lexical = self._bm25([t for t in terms if t in self._r.vocab])
         # A pasted message is several sentences, most of them greetings and context: score every
         # sentence as well as the whole message and let each clause keep its best match.
-        views = [text] + (sentences(text) if SENTENCE_FOCUS else [])
+        views = [text] + (sentences(text)[:MAX_SENTENCE_VIEWS] if SENTENCE_FOCUS else [])
         dense = self._dense_views(self._r.dense_index, self.embedder.encode_queries(views))
         aux = (self._dense_views(self._r.aux_index, self.aux_encoder.encode(views))
                if self.aux_encoder is not None and self._r.aux_index is not None else np.zeros(n, np.float32))
@@ -197,6 +197,9 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])\s*|(?<=[.])\s+")
 _EMAIL_OR_PHONE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\d[\d\s()\-‐－]{8,}\d")
 SENTENCE_FOCUS = True
 MIN_SENTENCE_CHARS = 6
+# A pasted message rarely has more than a few sentences worth scoring; a 4,000-character wall of
+# short lines must not cost hundreds of forward passes (the embedder serves one request at a time).
+MAX_SENTENCE_VIEWS = 8
 
 
 def sentences(text: str) -> list[str]:

@@ -54,6 +54,8 @@ class AppDeps:
     work: TrackingExecutor
     listeners: TrackingExecutor
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bot.slack"))
+    # Called by SlackBot.close(): listeners that own threads (the hand-off retry worker) stop them here.
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def submit(self, job: Callable[[], None], *, event: str, **fields) -> Future:
         """Run `job` on the answer pool. A job that raises is logged (one line, traceback redacted)."""

@@ -338,8 +338,8 @@ def _respond(deps: AppDeps, response_url: str, text: str) -> bool:
 class _LazyWorker:
     """Starts the outbox's retry thread the first time a request has to wait for the mail server.
 
-    `policybot serve` should start it at boot too (requests left pending by a previous run);
-    this makes retries work even where it does not.
+    `register` also starts it at boot when a previous run left requests pending; the app's
+    close() stops it.
     """
 
     def __init__(self, service: HandoffService):
@@ -354,12 +354,19 @@ class _LazyWorker:
             elif self.worker is not None:
                 self.worker.wake()
 
+    def stop(self) -> None:
+        with self._lock:
+            if self.worker is not None:
+                self.worker.stop()
+                self.worker = None
+
 
 def register(app: App, deps: AppDeps, service: HandoffService | None = None) -> None:
     """Wire the button and the modal. The service comes from `deps.handoff` when the app
     provides one, else from SMTP_* and Settings.db_path (raises SmtpConfigError on bad settings)."""
-    service = service or getattr(deps, "handoff", None) or HandoffService.from_env(deps.settings.db_path)
+    service = service or HandoffService.from_env(deps.settings.db_path)
     start_worker = _LazyWorker(service)
+    deps.on_close.append(start_worker.stop)
     if service.configured and service.outbox.next_due_at() is not None:
         start_worker()  # requests a previous run could not deliver
 
