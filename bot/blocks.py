@@ -445,9 +445,8 @@ def shortcut_messages(answer: Answer, *, answer_id: str | None, original: str) -
     draft = escaped_within(reply_draft(answer), SECTION_TEXT_LIMIT - len(title) - 6, t(lang, "truncated"))
     blocks.append(section(f"{title}```{draft}```"))
     if answer_id:
-        buttons = []
-        if answer.escalated or answer.contact:
-            buttons.append(button(t(lang, "forward"), ACTION_FORWARD, answer_id, style="primary"))
+        # Support staff judge the customer's message themselves: forwarding it is always offered.
+        buttons = [button(t(lang, "forward"), ACTION_FORWARD, answer_id, style="primary")]
         buttons.append(button(t(lang, "up"), ACTION_FEEDBACK_UP, answer_id))
         buttons.append(button(t(lang, "down"), ACTION_FEEDBACK_DOWN, answer_id))
         blocks.append({"type": "actions", "block_id": "answer_actions", "elements": buttons})

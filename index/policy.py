@@ -167,8 +167,9 @@ class Policy:
         for article in self.articles:
             units.extend(_article_clauses(article))
         if self.trailer_text is not None:
-            units.append(Clause(TRAILER_ID, "制定日・改定日", "trailer", None, None, None, None,
-                                self.trailer_text, self.trailer_text, self.trailer_line or 0))
+            label = "制定日・改定日"
+            units.append(Clause(TRAILER_ID, label, "trailer", None, None, None, None,
+                                self.trailer_text, f"本ポリシーの{label}\n{self.trailer_text}", self.trailer_line or 0))
         return units
 
 

@@ -17,11 +17,12 @@ RRF_K = 20  # fused by reciprocal rank; tuned on the dev questions (see README "
 # Terms present in more than this share of units say nothing about which clause is meant
 # (個人, 情報, 当社 …); they are left out of the coverage signal, not out of BM25.
 UBIQUITOUS_SHARE = 0.25
+UBIQUITOUS_WEIGHT = 0.5
 BRIDGE_MIN_SIMILARITY = 0.7
 # Weights of the (dense, cross-lingual, lexical) rankings in the fusion, per question language:
-# Japanese: e5 + BM25 on lemmas lead; English: the cross-lingual encoder alone ranks best (the
+# Japanese: the three rankings weigh alike; English: the cross-lingual encoder alone ranks best (the
 # e5 and bridged-BM25 rankings add noise there); their signals still feed the decision.
-FUSION_WEIGHTS = {"ja": (1.0, 0.5, 0.5), "en": (0.0, 1.0, 0.0)}
+FUSION_WEIGHTS = {"ja": (1.0, 1.0, 1.0), "en": (0.0, 1.0, 0.0)}
 _REFERENCE = re.compile(r"第\s*(\d+)\s*条")
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 # Generic English function words (not tuned to any question): they carry no policy content.
@@ -132,7 +133,7 @@ class Searcher:
         order = np.argsort(-fused, kind="stable")
         hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]))
                      for i in order)
-        return SearchResult(text, lang, hits, self._signals(terms, bridged, views[1:], dense, aux, lexical, order, lang))
+        return SearchResult(text, lang, hits, self._signals(terms, bridged, views[1:], dense, aux, lexical, lang))
 
     def _bm25(self, terms: list[str]) -> np.ndarray:
         if not terms:
@@ -160,12 +161,21 @@ class Searcher:
         best = sims.argmax(axis=1)
         return [self._r.vocab_terms[j] for i, j in enumerate(best) if sims[i, j] >= BRIDGE_MIN_SIMILARITY]
 
+    def _coverage(self, terms: list[str]) -> float:
+        """How much of the question the policy's vocabulary knows. Words in most clauses (個人, 情報)
+        count half: knowing them says little, so 「個人情報の保存期間」 is not 'covered'."""
+        n_units = max(1, len(self.clauses))
+        weights = {t: UBIQUITOUS_WEIGHT if self._r.vocab.get(t, 0) / n_units > UBIQUITOUS_SHARE else 1.0
+                   for t in terms}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in self._r.vocab) / total if total else 0.0
+
     def _informative(self, terms: list[str]) -> list[str]:
         n_units = max(1, len(self.clauses))
         return [t for t in dict.fromkeys(terms) if self._r.vocab.get(t, 0) / n_units <= UBIQUITOUS_SHARE]
 
     def _signals(self, terms: list[str], bridged: list[str], views: list[str], dense: np.ndarray, aux: np.ndarray,
-                 lexical: np.ndarray, order: np.ndarray, lang: str) -> dict:
+                 lexical: np.ndarray, lang: str) -> dict:
         informative = self._informative(terms)
         known = [t for t in informative if t in self._r.vocab]
         if lang == "en":
@@ -174,14 +184,8 @@ class Searcher:
             coverage = len(set(bridged)) / max(1, len(english))
         else:
             # The best-covered sentence counts: greetings around a pasted question must not dilute it.
-            coverage = max([_share_known(informative, self._r.vocab)]
-                           + [_share_known(self._informative(lemmas(v)), self._r.vocab) for v in views])
-        top = order[:3]
-        tops = {name: set(np.argsort(-s)[:3].tolist()) for name, s in (("dense", dense), ("aux", aux), ("lex", lexical))
-                if s.any()}
-        agreement = float(np.mean([int(order[0]) in s for s in tops.values()])) if tops else 0.0
+            coverage = max([self._coverage(terms)] + [self._coverage(lemmas(v)) for v in views])
         return {
-            "dense_top": float(dense[top[0]]) if len(top) else 0.0,
             "dense_max": float(dense.max()) if dense.size else 0.0,
             "aux_max": float(aux.max()) if aux.size else 0.0,
             "lex_max": float(lexical.max()) if lexical.size else 0.0,
@@ -189,7 +193,6 @@ class Searcher:
             "known_terms": known,
             "unknown_terms": [t for t in informative if t not in self._r.vocab],
             "bridged_terms": bridged,
-            "agreement": agreement,
         }
 
 
@@ -211,13 +214,6 @@ def sentences(text: str) -> list[str]:
 def scrub_contact_details(text: str) -> str:
     """Drop e-mail addresses and phone numbers: they identify people and carry no policy meaning."""
     return _EMAIL_OR_PHONE.sub(" ", text)
-
-
-def _share_known(informative: list[str], vocab: dict[str, int]) -> float:
-    """Share of the informative terms that the policy uses; 0 when a sentence has fewer than two."""
-    if len(informative) < 2:
-        return 0.0
-    return sum(t in vocab for t in informative) / len(informative)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

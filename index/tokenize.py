@@ -8,8 +8,10 @@ from __future__ import annotations
 import threading
 import unicodedata
 
-# UniDic part-of-speech heads that carry no content.
-_SKIP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白", "接頭辞", "感動詞"}
+# UniDic part-of-speech heads that carry no content (pronouns and adverbs included: 私, どう).
+_SKIP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白", "接頭辞", "感動詞", "代名詞", "副詞", "連体詞", "接続詞"}
+# Verbs and adjectives UniDic marks 非自立可能 work as auxiliaries (して・ほしい・もらえる・ください・いい).
+_SKIP_DEPENDENT = {"動詞", "形容詞"}
 # Light verbs and formal nouns that appear in almost every sentence of a policy.
 _SKIP_LEMMAS = {"為る", "有る", "居る", "成る", "事", "物", "為", "様", "等", "もの", "こと", "ため", "よう", "とき", "場合"}
 
@@ -38,7 +40,7 @@ def lemmas(text: str) -> list[str]:
     for word in _tagger()(normalize(text)):
         feature = word.feature
         pos = feature.pos1
-        if pos in _SKIP_POS:
+        if pos in _SKIP_POS or (pos in _SKIP_DEPENDENT and feature.pos2 == "非自立可能"):
             continue
         lemma = getattr(feature, "lemma", None) or word.surface
         # UniDic lemmas of loanwords look like "メール-mail"; keep the Japanese head.

@@ -1,6 +1,6 @@
 """Fit the answer/escalate model of bot/decide.py on a question file.
 
-    python scripts/calibrate.py ../shared/eval/questions-dev.jsonl [--index var/index]
+    python scripts/calibrate.py ../shared/eval/questions-dev.jsonl eval/questions-heldout.jsonl [--index var/index]
 
 Logistic regression (L2, C=0.5, balanced classes) on standardized retrieval signals; label =
 "the policy covers this question" (escalate == false). Prints the constants to paste into
@@ -24,14 +24,15 @@ from index.store import load_searcher  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("questions", type=Path)
+    parser.add_argument("questions", type=Path, nargs="+", help="one or more question files (pooled)")
     parser.add_argument("--index", type=Path, default=Path("var/index"))
     parser.add_argument("-C", type=float, default=0.5)
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
 
     searcher = load_searcher(args.index)
-    rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for path in args.questions
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     x, y = [], []
     for row in rows:
         text = clean_question(row["q"])

@@ -89,8 +89,6 @@ def test_rights_request_cites_article_8_and_brings_the_contact_window(rights):
     assert rights.contact.mailto.startswith(f"mailto:{EMAIL}?subject=")
 
 
-@pytest.mark.xfail(strict=True, reason="'私の個人情報を削除してほしいです' (a plain deletion request) is escalated "
-                                       "(confidence ~0.5) instead of answered with 第8条: bot/decide.py calibration")
 def test_polite_deletion_request_is_answered_with_article_8(answerer):
     result = answerer.answer("私の個人情報を削除してほしいです")
     assert result.status == "answered" and result.citations[0].article == 8
