@@ -184,29 +184,23 @@ def _paragraph_text(paragraph: Paragraph) -> str:
 
 
 def _article_clauses(article: Article) -> list[Clause]:
+    """A one-paragraph article is itself the unit (第5条（…）, items 第6条（…）第2号);
+    otherwise each paragraph is (第3条（…）第1項, items 第3条（…）第1項第4号)."""
     head = article_label(article)
     title = article.title or ""
     units: list[Clause] = []
-    if article.single_paragraph:
-        paragraph = article.paragraphs[0]
-        text = _paragraph_text(paragraph)
-        units.append(Clause(str(article.number), head, "article", article.number, None, None,
-                            article.title, text, f"{title}\n{text}".strip(), article.line))
-        for item in paragraph.items:
-            units.append(Clause(
-                f"{article.number}-{paragraph.number}-{item.number}", f"{head}第{item.number}号", "item",
-                article.number, paragraph.number, item.number, article.title, item.text,
-                f"{title}\n{paragraph.text}\n{item.text}".strip(), item.line))
-        return units
     for paragraph in article.paragraphs:
         text = _paragraph_text(paragraph)
-        p_label = f"{head}第{paragraph.number}項"
-        units.append(Clause(
-            f"{article.number}-{paragraph.number}", p_label, "paragraph", article.number,
-            paragraph.number, None, article.title, text, f"{title}\n{text}".strip(), paragraph.line))
+        if article.single_paragraph:
+            unit_id, label, kind, number = str(article.number), head, "article", None
+        else:
+            unit_id, label, kind = f"{article.number}-{paragraph.number}", f"{head}第{paragraph.number}項", "paragraph"
+            number = paragraph.number
+        units.append(Clause(unit_id, label, kind, article.number, number, None, article.title, text,
+                            f"{title}\n{text}".strip(), paragraph.line if number else article.line))
         for item in paragraph.items:
             units.append(Clause(
-                f"{article.number}-{paragraph.number}-{item.number}", f"{p_label}第{item.number}号", "item",
+                f"{article.number}-{paragraph.number}-{item.number}", f"{label}第{item.number}号", "item",
                 article.number, paragraph.number, item.number, article.title, item.text,
                 f"{title}\n{paragraph.text}\n{item.text}".strip(), item.line))
     return units
