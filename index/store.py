@@ -250,6 +250,9 @@ def load_searcher(index_dir: Path, model: str | None = None, *, embedder: Embedd
     import bm25s
     import faiss
 
+    # ~50 vectors: one thread is fastest, and idle OpenMP workers spinning after each search
+    # would steal both cores from the next forward pass of the model.
+    faiss.omp_set_num_threads(1)
     embedder = embedder or load_embedder(manifest["model"])
     if embedder.name != manifest["model"] or embedder.dim != manifest["dims"]:
         raise IndexUnavailableError(
