@@ -15,7 +15,6 @@ from urllib.parse import quote
 from index.search import Searcher, SearchResult
 
 MAX_QUESTION_CHARS = 4000
-MAX_CITATIONS = 3
 
 ANSWERED = "answered"
 ESCALATED = "escalated"
@@ -126,7 +125,7 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None) 
 
     result: SearchResult = searcher.search(text, lang=lang)
     decision = decide.decide(result)
-    citations = tuple(_citation(h.clause, h.score) for h in decision.hits[:MAX_CITATIONS])
+    citations = tuple(_citation(h.clause, h.score) for h in decision.hits)
     if not decision.answered:
         return _escalation(question, lang, REASON_NOT_COVERED, searcher, email, citations,
                            confidence=decision.confidence, signals=decision.signals)
@@ -139,7 +138,7 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None) 
     refers_to_contact = bool(contact_id) and (best == contact_id or searcher.refers_to(best, contact_id))
     if refers_to_contact and contact_id and all(c.id != contact_id for c in citations):
         contact_clause = searcher.clause(contact_id)
-        citations = citations[:MAX_CITATIONS] + (_citation(contact_clause, 0.0),)
+        citations = citations + (_citation(contact_clause, 0.0),)
     contact = _contact(email, question, lang, citations, facts.company_name) if refers_to_contact and email else None
     return Answer(
         question=question, status=ANSWERED, lang=lang, lead=_lead(lang, ANSWERED, None, facts.company_name),

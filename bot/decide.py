@@ -26,15 +26,16 @@ BIAS = 0.7040
 THRESHOLD = 0.45
 # ---------------------------------------------------------------------------------------------
 
-# Citations: keep the hits whose fused score is close to the best one.
+# Citations: keep the hits whose fused score is close to the best one, at most this many.
 RELATIVE_CUTOFF = 0.6
+MAX_CITATIONS = 3
 
 
 @dataclass(frozen=True)
 class Decision:
     answered: bool
     confidence: float
-    hits: tuple[Hit, ...]
+    hits: tuple[Hit, ...]  # the citations, best first, none overlapping another
     signals: dict
 
 
@@ -49,12 +50,45 @@ def confidence(signals: dict) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+def _overlaps(a: str, b: str) -> bool:
+    """One clause contains the other (3-1 and 3-1-4; 6 and 6-1-2): quoting both repeats text."""
+    return a == b or a.startswith(b + "-") or b.startswith(a + "-")
+
+
+def _parent_id(hit: Hit, by_id: dict[str, Hit]) -> str | None:
+    clause = hit.clause
+    if clause.kind != "item":
+        return None
+    paragraph = f"{clause.article}-{clause.paragraph}"
+    return paragraph if paragraph in by_id else str(clause.article) if str(clause.article) in by_id else None
+
+
+def select_citations(hits: tuple[Hit, ...], limit: int = MAX_CITATIONS) -> tuple[Hit, ...]:
+    """The best hits as citations, without repeating text: a clause inside (or around) one already
+    chosen is skipped, and two items of one paragraph are cited as that paragraph, which quotes
+    both — 「第三者に提供される？」 is answered by 第4条第1項 with its exceptions, not by two of them."""
+    by_id = {h.clause.id: h for h in hits}
+    chosen: list[Hit] = []
+    for hit in hits:
+        if len(chosen) == limit:
+            break
+        if any(_overlaps(hit.clause.id, c.clause.id) for c in chosen):
+            continue
+        parent = _parent_id(hit, by_id)
+        sibling = next((i for i, c in enumerate(chosen) if parent and _parent_id(c, by_id) == parent), None)
+        if sibling is not None:
+            chosen[sibling] = by_id[parent]
+            continue
+        chosen.append(hit)
+    return tuple(chosen)
+
+
 def decide(result: SearchResult) -> Decision:
     p = confidence(result.signals)
     hits = result.hits
     if hits:
         best = hits[0].score
-        hits = tuple(h for h in hits if h.score >= RELATIVE_CUTOFF * best)
-    signals = {k: v for k, v in result.signals.items()}
-    signals["nearest"] = [h.clause.id for h in result.hits[:3]]
+        hits = select_citations(tuple(h for h in hits if h.score >= RELATIVE_CUTOFF * best))
+    signals = dict(result.signals)
+    signals["nearest"] = [h.clause.id for h in hits]
     return Decision(answered=p >= THRESHOLD and bool(hits), confidence=p, hits=hits, signals=signals)

@@ -111,7 +111,7 @@ class Searcher:
 
     # --- retrieval -------------------------------------------------------------------
     def search(self, text: str, lang: str = "ja") -> SearchResult:
-        text = scrub_contact_details(text)
+        text = scrub_noise(text)
         terms = lemmas(text)
         n = len(self.clauses)
         bridged: list[str] = []
@@ -197,7 +197,9 @@ class Searcher:
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])\s*|(?<=[.])\s+")
-_EMAIL_OR_PHONE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\d[\d\s()\-‐－]{8,}\d")
+# E-mail addresses, phone numbers and <…> markup tokens (chat mentions, links): none of them
+# says anything about the policy, and the first two identify people.
+_NOISE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\d[\d\s()\-‐－]{8,}\d|<[^<>\s][^<>]{0,200}>")
 SENTENCE_FOCUS = True
 MIN_SENTENCE_CHARS = 6
 # A pasted message rarely has more than a few sentences worth scoring; a 4,000-character wall of
@@ -211,9 +213,9 @@ def sentences(text: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
-def scrub_contact_details(text: str) -> str:
-    """Drop e-mail addresses and phone numbers: they identify people and carry no policy meaning."""
-    return _EMAIL_OR_PHONE.sub(" ", text)
+def scrub_noise(text: str) -> str:
+    """Drop what carries no policy meaning before retrieval (the question itself is kept as asked)."""
+    return _NOISE.sub(" ", text)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

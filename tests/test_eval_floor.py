@@ -18,15 +18,15 @@ DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "questions-dev.jsonl"
 HELDOUT_QUESTIONS = REPO / "eval" / "questions-heldout.jsonl"
 
 # measured: dev R@1 0.824, R@3 0.941, EN R@3 0.714, OOS escalated 0.833, in-scope escalated 0.0,
-# contact 0.833; held-out R@1 0.500, R@3 0.648, EN R@3 0.706, OOS 0.562, in-scope escalated 0.278.
+# contact 0.833; held-out R@1 0.574, R@3 0.685, EN R@3 0.706, OOS 0.562, in-scope escalated 0.278.
 AT_LEAST = {
     ("dev", "recall@1"): 0.82,
     ("dev", "recall@3"): 0.94,
     ("dev", "english_recall@3"): 0.71,
     ("dev", "out_of_scope_escalated"): 0.83,
     ("dev", "contact_set_when_expected"): 0.83,
-    ("heldout", "recall@1"): 0.48,
-    ("heldout", "recall@3"): 0.62,
+    ("heldout", "recall@1"): 0.55,
+    ("heldout", "recall@3"): 0.68,
     ("heldout", "out_of_scope_escalated"): 0.56,
 }
 AT_MOST = {
