@@ -29,6 +29,8 @@ THRESHOLD = 0.45
 # Citations: keep the hits whose fused score is close to the best one, at most this many.
 RELATIVE_CUTOFF = 0.6
 MAX_CITATIONS = 3
+# Two items of one paragraph are "alike" when the weaker scores at least this share of the other.
+SIBLING_RATIO = 0.8
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,9 @@ def _parent_id(hit: Hit, by_id: dict[str, Hit]) -> str | None:
 
 def select_citations(hits: tuple[Hit, ...], limit: int = MAX_CITATIONS) -> tuple[Hit, ...]:
     """The best hits as citations, without repeating text: a clause inside (or around) one already
-    chosen is skipped, and two items of one paragraph are cited as that paragraph, which quotes
-    both — 「第三者に提供される？」 is answered by 第4条第1項 with its exceptions, not by two of them."""
+    chosen is skipped, and two items of one paragraph that score alike are cited as that
+    paragraph, which quotes both — 「第三者に提供される？」 is answered by 第4条第1項 with its
+    exceptions, not by two of them. A clearly better item (利用料金の請求 → 第1項第4号) stays."""
     by_id = {h.clause.id: h for h in hits}
     chosen: list[Hit] = []
     for hit in hits:
@@ -76,7 +79,7 @@ def select_citations(hits: tuple[Hit, ...], limit: int = MAX_CITATIONS) -> tuple
             continue
         parent = _parent_id(hit, by_id)
         sibling = next((i for i, c in enumerate(chosen) if parent and _parent_id(c, by_id) == parent), None)
-        if sibling is not None:
+        if sibling is not None and hit.score >= SIBLING_RATIO * chosen[sibling].score:
             chosen[sibling] = by_id[parent]
             continue
         chosen.append(hit)
