@@ -13,11 +13,14 @@ import numpy as np
 from index.policy import Clause
 from index.tokenize import lemmas
 
-RRF_K = 20  # fused by reciprocal rank; tuned on the dev questions (see README "Retrieval")
-# Terms present in more than this share of units say nothing about which clause is meant
-# (個人, 情報, 当社 …); they are left out of the coverage signal, not out of BM25.
+RRF_K = 20  # fused by reciprocal rank; tuned on the question sets (README "How answering works")
+# Terms present in more than this share of units say little about which clause is meant
+# (個人, 情報, 当社 …); they count at UBIQUITOUS_WEIGHT in the coverage signal (BM25 keeps them).
 UBIQUITOUS_SHARE = 0.25
 UBIQUITOUS_WEIGHT = 0.5
+# A word the policy never uses is bridged to the policy term nearest to it in the cross-lingual
+# encoder's space (English words, and Japanese ones like 支払い → 決済) when their cosine
+# reaches this.
 BRIDGE_MIN_SIMILARITY = 0.7
 # Weights of the (dense, cross-lingual, lexical) rankings in the fusion, per question language:
 # Japanese: the three rankings weigh alike; English: the cross-lingual encoder alone ranks best (the
@@ -119,7 +122,10 @@ class Searcher:
             bridged = self._bridge(text)
             lexical = self._bm25(bridged)
         else:
-            lexical = self._bm25([t for t in terms if t in self._r.vocab])
+            known = [t for t in terms if t in self._r.vocab]
+            # Words the policy never uses (なりすまし, 支払い) are bridged to its own nearest terms.
+            unknown = [t for t in dict.fromkeys(terms) if t not in self._r.vocab]
+            lexical = self._bm25(known + self._nearest_terms(unknown, BRIDGE_MIN_SIMILARITY))
         # A pasted message is several sentences, most of them greetings and context: score every
         # sentence as well as the whole message and let each clause keep its best match.
         views = [text] + (sentences(text)[:MAX_SENTENCE_VIEWS] if SENTENCE_FOCUS else [])
@@ -157,9 +163,15 @@ class Searcher:
                  if w not in _ENGLISH_STOPWORDS]
         if not words:
             return []
+        return self._nearest_terms(words, BRIDGE_MIN_SIMILARITY)
+
+    def _nearest_terms(self, words: list[str], min_similarity: float) -> list[str]:
+        """Each word → the policy term closest to it in the cross-lingual encoder's space, if close enough."""
+        if not words or self.aux_encoder is None or self._r.vocab_aux is None:
+            return []
         sims = self.aux_encoder.encode(words) @ self._r.vocab_aux.T
         best = sims.argmax(axis=1)
-        return [self._r.vocab_terms[j] for i, j in enumerate(best) if sims[i, j] >= BRIDGE_MIN_SIMILARITY]
+        return [self._r.vocab_terms[j] for i, j in enumerate(best) if sims[i, j] >= min_similarity]
 
     def _coverage(self, terms: list[str]) -> float:
         """How much of the question the policy's vocabulary knows. Words in most clauses (個人, 情報)
