@@ -20,8 +20,9 @@ UBIQUITOUS_SHARE = 0.25
 UBIQUITOUS_WEIGHT = 0.5
 # A word the policy never uses is bridged to the policy term nearest to it in the cross-lingual
 # encoder's space (English words, and Japanese ones like 支払い → 決済) when their cosine
-# reaches this.
+# reaches this; up to MAX_BRIDGED_PER_WORD terms per word.
 BRIDGE_MIN_SIMILARITY = 0.7
+MAX_BRIDGED_PER_WORD = 3
 # Weights of the (dense, cross-lingual, lexical) rankings in the fusion, per question language:
 # Japanese: the three rankings weigh alike; English: the cross-lingual encoder alone ranks best (the
 # e5 and bridged-BM25 rankings add noise there); their signals still feed the decision.
@@ -166,12 +167,12 @@ class Searcher:
         return self._nearest_terms(words, BRIDGE_MIN_SIMILARITY)
 
     def _nearest_terms(self, words: list[str], min_similarity: float) -> list[str]:
-        """Each word → the policy term closest to it in the cross-lingual encoder's space, if close enough."""
+        """Each word → the policy terms closest to it in the cross-lingual encoder's space, if close enough."""
         if not words or self.aux_encoder is None or self._r.vocab_aux is None:
             return []
         sims = self.aux_encoder.encode(words) @ self._r.vocab_aux.T
-        best = sims.argmax(axis=1)
-        return [self._r.vocab_terms[j] for i, j in enumerate(best) if sims[i, j] >= min_similarity]
+        nearest = np.argsort(-sims, axis=1)[:, :MAX_BRIDGED_PER_WORD]
+        return [self._r.vocab_terms[j] for i, row in enumerate(nearest) for j in row if sims[i, j] >= min_similarity]
 
     def _coverage(self, terms: list[str]) -> float:
         """How much of the question the policy's vocabulary knows. Words in most clauses (個人, 情報)
