@@ -14,10 +14,6 @@ from index.policy import Clause
 from index.tokenize import lemmas
 
 RRF_K = 20  # fused by reciprocal rank; tuned on the question sets (README "How answering works")
-# Terms present in more than this share of units say little about which clause is meant
-# (個人, 情報, 当社 …); they count at UBIQUITOUS_WEIGHT in the coverage signal (BM25 keeps them).
-UBIQUITOUS_SHARE = 0.25
-UBIQUITOUS_WEIGHT = 0.5
 # A word the policy never uses is bridged to the policy term nearest to it in the cross-lingual
 # encoder's space (English words, and Japanese ones like 支払い → 決済) when their cosine
 # reaches this; up to MAX_BRIDGED_PER_WORD terms per word.
@@ -118,15 +114,12 @@ class Searcher:
         text = scrub_noise(text)
         terms = lemmas(text)
         n = len(self.clauses)
-        bridged: list[str] = []
-        if lang == "en":
-            bridged = self._bridge(text)
-            lexical = self._bm25(bridged)
-        else:
-            known = [t for t in terms if t in self._r.vocab]
-            # Words the policy never uses (なりすまし, 支払い) are bridged to its own nearest terms.
-            unknown = [t for t in dict.fromkeys(terms) if t not in self._r.vocab]
-            lexical = self._bm25(known + self._nearest_terms(unknown, BRIDGE_MIN_SIMILARITY))
+        # Words the policy never uses ("deletion", 支払い, なりすまし) are bridged to its own nearest
+        # terms; English questions are all such words.
+        words = self._english_words(text) if lang == "en" else [t for t in dict.fromkeys(terms) if t not in self._r.vocab]
+        bridges = self._bridge(words)
+        known = [] if lang == "en" else [t for t in terms if t in self._r.vocab]
+        lexical = self._bm25(known + [t for targets in bridges.values() for t in targets])
         # A pasted message is several sentences, most of them greetings and context: score every
         # sentence as well as the whole message and let each clause keep its best match.
         views = [text] + (sentences(text)[:MAX_SENTENCE_VIEWS] if SENTENCE_FOCUS else [])
@@ -140,7 +133,16 @@ class Searcher:
         order = np.argsort(-fused, kind="stable")
         hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]))
                      for i in order)
-        return SearchResult(text, lang, hits, self._signals(terms, bridged, views[1:], dense, aux, lexical, lang))
+        reach = self._reach(words if lang == "en" else terms, bridges)
+        return SearchResult(text, lang, hits, {
+            "dense_max": float(dense.max()) if dense.size else 0.0,
+            "aux_max": float(aux.max()) if aux.size else 0.0,
+            "lex_max": float(lexical.max()) if lexical.size else 0.0,
+            "reach": reach,
+            "english": 1.0 if lang == "en" else 0.0,  # English questions reach fewer words: calibrate apart
+            "known_terms": list(dict.fromkeys(known)),
+            "bridged": bridges,
+        })
 
     def _bm25(self, terms: list[str]) -> np.ndarray:
         if not terms:
@@ -156,57 +158,26 @@ class Searcher:
             per_view[row, ids[row]] = scores[row]
         return per_view.max(axis=0)
 
-    def _bridge(self, text: str) -> list[str]:
-        """English words → the policy's own Japanese lemmas, through cross-lingual word vectors."""
-        if self.aux_encoder is None or self._r.vocab_aux is None or not len(self._r.vocab_terms):
-            return []
-        words = [w for w in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(text))
-                 if w not in _ENGLISH_STOPWORDS]
-        if not words:
-            return []
-        return self._nearest_terms(words, BRIDGE_MIN_SIMILARITY)
+    def _english_words(self, text: str) -> list[str]:
+        return [w for w in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(text)) if w not in _ENGLISH_STOPWORDS]
 
-    def _nearest_terms(self, words: list[str], min_similarity: float) -> list[str]:
+    def _bridge(self, words: list[str]) -> dict[str, list[str]]:
         """Each word → the policy terms closest to it in the cross-lingual encoder's space, if close enough."""
-        if not words or self.aux_encoder is None or self._r.vocab_aux is None:
-            return []
+        if not words or self.aux_encoder is None or self._r.vocab_aux is None or not len(self._r.vocab_terms):
+            return {}
         sims = self.aux_encoder.encode(words) @ self._r.vocab_aux.T
         nearest = np.argsort(-sims, axis=1)[:, :MAX_BRIDGED_PER_WORD]
-        return [self._r.vocab_terms[j] for i, row in enumerate(nearest) for j in row if sims[i, j] >= min_similarity]
+        bridges = {word: [self._r.vocab_terms[j] for j in row if sims[i, j] >= BRIDGE_MIN_SIMILARITY]
+                   for i, (word, row) in enumerate(zip(words, nearest))}
+        return {word: targets for word, targets in bridges.items() if targets}
 
-    def _coverage(self, terms: list[str]) -> float:
-        """How much of the question the policy's vocabulary knows. Words in most clauses (個人, 情報)
-        count half: knowing them says little, so 「個人情報の保存期間」 is not 'covered'."""
-        n_units = max(1, len(self.clauses))
-        weights = {t: UBIQUITOUS_WEIGHT if self._r.vocab.get(t, 0) / n_units > UBIQUITOUS_SHARE else 1.0
-                   for t in terms}
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in self._r.vocab) / total if total else 0.0
-
-    def _informative(self, terms: list[str]) -> list[str]:
-        n_units = max(1, len(self.clauses))
-        return [t for t in dict.fromkeys(terms) if self._r.vocab.get(t, 0) / n_units <= UBIQUITOUS_SHARE]
-
-    def _signals(self, terms: list[str], bridged: list[str], views: list[str], dense: np.ndarray, aux: np.ndarray,
-                 lexical: np.ndarray, lang: str) -> dict:
-        informative = self._informative(terms)
-        known = [t for t in informative if t in self._r.vocab]
-        if lang == "en":
-            english = [w for w in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(" ".join(terms)))
-                       if w not in _ENGLISH_STOPWORDS]
-            coverage = len(set(bridged)) / max(1, len(english))
-        else:
-            # The best-covered sentence counts: greetings around a pasted question must not dilute it.
-            coverage = max([self._coverage(terms)] + [self._coverage(lemmas(v)) for v in views])
-        return {
-            "dense_max": float(dense.max()) if dense.size else 0.0,
-            "aux_max": float(aux.max()) if aux.size else 0.0,
-            "lex_max": float(lexical.max()) if lexical.size else 0.0,
-            "coverage": float(min(1.0, coverage)),
-            "known_terms": known,
-            "unknown_terms": [t for t in informative if t not in self._r.vocab],
-            "bridged_terms": bridged,
-        }
+    def _reach(self, terms: list[str], bridges: dict[str, list[str]]) -> float:
+        """Share of the question's words the policy uses or has a close counterpart for. Off-topic
+        questions (パスワード, 有給休暇, weather) are made of words it has neither for."""
+        distinct = set(terms)
+        if not distinct:
+            return 0.0
+        return sum(t in self._r.vocab or t in bridges for t in distinct) / len(distinct)
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])\s*|(?<=[.])\s+")

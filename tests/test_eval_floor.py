@@ -17,22 +17,22 @@ REPO = Path(__file__).resolve().parents[1]
 DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "questions-dev.jsonl"
 HELDOUT_QUESTIONS = REPO / "eval" / "questions-heldout.jsonl"
 
-# measured: dev R@1 0.912, R@3 0.971, EN R@3 0.857, OOS escalated 0.833, in-scope escalated 0.029,
-# contact 1.0; held-out R@1 0.593, R@3 0.778, EN R@3 0.765, OOS 0.562, in-scope escalated 0.167.
+# measured: dev R@1 0.912, R@3 0.971, EN R@3 0.857, OOS escalated 1.0, in-scope escalated 0.059,
+# contact 1.0; held-out R@1 0.593, R@3 0.778, EN R@3 0.765, OOS 0.750, in-scope escalated 0.222.
 AT_LEAST = {
     ("dev", "recall@1"): 0.90,
     ("dev", "recall@3"): 0.97,
     ("dev", "english_recall@3"): 0.85,
-    ("dev", "out_of_scope_escalated"): 0.83,
+    ("dev", "out_of_scope_escalated"): 1.0,
     ("dev", "contact_set_when_expected"): 1.0,
     ("heldout", "recall@1"): 0.59,
     ("heldout", "recall@3"): 0.77,
     ("heldout", "english_recall@3"): 0.76,
-    ("heldout", "out_of_scope_escalated"): 0.56,
+    ("heldout", "out_of_scope_escalated"): 0.75,
 }
 AT_MOST = {
-    ("dev", "in_scope_escalated"): 0.03,
-    ("heldout", "in_scope_escalated"): 0.17,
+    ("dev", "in_scope_escalated"): 0.06,
+    ("heldout", "in_scope_escalated"): 0.23,
 }
 
 
