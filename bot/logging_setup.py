@@ -61,6 +61,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of the write, not at configuration time:
+    a replaced stderr (a test's capture, a daemon's redirect) that is later closed must not
+    turn every log line into a 'Logging error'."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; the property wins
+        pass
+
+
 def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) -> logging.Handler:
     """Route all logging through one redacting JSON handler on the root logger.
 
@@ -70,7 +87,7 @@ def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) 
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
         root.removeHandler(old)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     setattr(handler, _HANDLER_MARK, True)
     handler.addFilter(RedactFilter())
     handler.setFormatter(JsonFormatter())
