@@ -98,8 +98,16 @@ def _prompts_for(name: str, model) -> tuple[str, str]:
     return "", ""
 
 
+def _quiet_loading() -> None:
+    """transformers draws a 'Loading weights' progress bar on every load: noise in a CLI answer."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
     """Load the model named `name` (the default, a hub name, or a local path) without network access."""
+    _quiet_loading()
     if name == DEFAULT_MODEL:
         from index.default_model import ModelUnavailableError as DefaultModelError
         from index.default_model import load_sentence_transformer, materialize_default_model
