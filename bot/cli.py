@@ -87,7 +87,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"built {report.clause_count} clauses with {report.model} in {report.seconds:.1f}s → "
           f"{settings.index_dir}/{report.generation}")
     if report.previous:
-        print(f"previous generation kept: `policybot build --rollback` restores it")
+        print("previous generation kept: `policybot build --rollback` restores it")
     from bot.announce import announce_build
 
     if announce_build(settings, report):

@@ -4,8 +4,6 @@ interactivity payloads). The answerer is the real one from tests/conftest.py."""
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import pytest
 
