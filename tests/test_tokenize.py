@@ -1,4 +1,4 @@
-"""Content-word lemmas (index/tokenize.py): what BM25 and the coverage signal count."""
+"""Content-word lemmas (index/tokenize.py): what BM25 and the reach signal count."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
