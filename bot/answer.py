@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from bot import decide
 from index.search import Searcher, SearchResult
 
 MAX_QUESTION_CHARS = 4000
@@ -112,8 +113,6 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None) 
 
     `contact_email` overrides the address read from the policy (POLICYBOT_CONTACT_EMAIL).
     """
-    from bot import decide  # local: keeps the import graph one-way and the module small
-
     text = clean_question(question)
     lang = detect_language(text) if text else "ja"
     facts = searcher.facts
@@ -136,10 +135,10 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None) 
     contact_id = searcher.contact_clause_id
     best = decision.hits[0].clause.id
     refers_to_contact = bool(contact_id) and (best == contact_id or searcher.refers_to(best, contact_id))
-    if refers_to_contact and contact_id and all(c.id != contact_id for c in citations):
+    if refers_to_contact and all(c.id != contact_id for c in citations):
         contact_clause = searcher.clause(contact_id)
         citations = citations + (_citation(contact_clause, 0.0),)
-    contact = _contact(email, question, lang, citations, facts.company_name) if refers_to_contact and email else None
+    contact = _contact(email, question, lang, citations) if refers_to_contact and email else None
     return Answer(
         question=question, status=ANSWERED, lang=lang, lead=_lead(lang, ANSWERED, None, facts.company_name),
         citations=citations, contact=contact, revision=facts.revision, company=facts.company_name,
@@ -158,7 +157,7 @@ def _escalation(question: str, lang: str, reason: str, searcher: Searcher, email
     The nearest clauses are kept only as context for the hand-off e-mail, never shown as the answer.
     """
     facts = searcher.facts
-    contact = _contact(email, question, lang, nearest, facts.company_name) if email else None
+    contact = _contact(email, question, lang, nearest) if email else None
     return Answer(
         question=question, status=ESCALATED, lang=lang, lead=_lead(lang, ESCALATED, reason, facts.company_name),
         citations=(), contact=contact, revision=facts.revision, company=facts.company_name, reason=reason,
@@ -184,7 +183,7 @@ def _lead(lang: str, status: str, reason: str | None, company: str | None) -> st
     return "個人情報保護方針にはこの質問への明確な定めがないため、推測ではお答えしません。お問い合わせ窓口にご確認ください。"
 
 
-def _contact(email: str, question: str, lang: str, citations: tuple[Citation, ...], company: str | None) -> Contact:
+def _contact(email: str, question: str, lang: str, citations: tuple[Citation, ...]) -> Contact:
     if lang == "en":
         subject = "Question about the privacy policy"
         body = f"Question:\n{question.strip()}\n"

@@ -46,10 +46,9 @@ def check_index_fresh(settings: Settings) -> dict:
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise UserError(f"no index in {settings.index_dir}: run `policybot build` (or `make run`) first")
-    if settings.policy_path.is_file():
-        if file_sha256(settings.policy_path) != manifest.get("policy_sha256"):
-            raise UserError(f"the index in {settings.index_dir} was built from another version of "
-                            f"{settings.policy_path}: run `policybot build` (`policybot diff` shows the changes)")
+    if settings.policy_path.is_file() and file_sha256(settings.policy_path) != manifest.get("policy_sha256"):
+        raise UserError(f"the index in {settings.index_dir} was built from another version of "
+                        f"{settings.policy_path}: run `policybot build` (`policybot diff` shows the changes)")
     return manifest
 
 

@@ -116,7 +116,7 @@ class Searcher:
         n = len(self.clauses)
         # Words the policy never uses ("deletion", 支払い, なりすまし) are bridged to its own nearest
         # terms; English questions are all such words.
-        words = self._english_words(text) if lang == "en" else [t for t in dict.fromkeys(terms) if t not in self._r.vocab]
+        words = _english_words(text) if lang == "en" else [t for t in dict.fromkeys(terms) if t not in self._r.vocab]
         bridges = self._bridge(words)
         known = [] if lang == "en" else [t for t in terms if t in self._r.vocab]
         lexical = self._bm25(known + [t for targets in bridges.values() for t in targets])
@@ -158,9 +158,6 @@ class Searcher:
             per_view[row, ids[row]] = scores[row]
         return per_view.max(axis=0)
 
-    def _english_words(self, text: str) -> list[str]:
-        return [w for w in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(text)) if w not in _ENGLISH_STOPWORDS]
-
     def _bridge(self, words: list[str]) -> dict[str, list[str]]:
         """Each word → the policy terms closest to it in the cross-lingual encoder's space, if close enough."""
         if not words or self.aux_encoder is None or self._r.vocab_aux is None or not len(self._r.vocab_terms):
@@ -189,6 +186,10 @@ MIN_SENTENCE_CHARS = 6
 # A pasted message rarely has more than a few sentences worth scoring; a 4,000-character wall of
 # short lines must not cost hundreds of forward passes (the embedder serves one request at a time).
 MAX_SENTENCE_VIEWS = 8
+
+
+def _english_words(text: str) -> list[str]:
+    return [w for w in dict.fromkeys(w.lower() for w in _ENGLISH_WORD.findall(text)) if w not in _ENGLISH_STOPWORDS]
 
 
 def sentences(text: str) -> list[str]:
