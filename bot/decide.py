@@ -1,13 +1,16 @@
 """Answer or escalate: a small calibrated model over retrieval signals, not rules about questions.
 
 The features say how well the policy fits the question: how close the best clause is in the
-cross-lingual encoder's space (it separates off-topic questions best, in both languages), how
-many of the question's words the policy uses or has a close counterpart for (reach), how
-strong the best BM25 match is, and the question's language (English words reach fewer policy
-terms, so English is calibrated apart). The weights are fitted by `scripts/calibrate.py` (logistic regression,
-standardized features) on the development questions plus our own held-out set, and pasted here
-with the date of the fit. e5 similarity, retriever agreement and score peakedness were tried
-and left out: on those questions they added nothing or took a sign that does not make sense.
+cross-lingual encoder's space (it separates off-topic questions best, in both languages); how
+much of the question's vocabulary the policy covers, each word weighted by how specific it is
+in the policy, both as a share of words it uses or bridges ("reach") and as a mean closeness
+that keeps near misses ("closeness", see index/search.py); how strong the best BM25 match is;
+and the question's language (English words reach fewer policy terms, so English is calibrated
+apart). The weights are fitted by `scripts/calibrate.py` (logistic regression, standardized
+features) on the development questions plus our own held-out set, and pasted here with the
+date of the fit. e5 similarity, retriever agreement, score peakedness and how many of the
+question's words the best clause itself contains were tried and left out: on those questions
+they added nothing (leave-one-out) or took a sign that does not make sense.
 """
 from __future__ import annotations
 
@@ -17,11 +20,11 @@ from dataclasses import dataclass
 from index.search import Hit, SearchResult
 
 # --- fitted 2026-11-25 by scripts/calibrate.py on questions-dev.jsonl + eval/questions-heldout.jsonl
-FEATURES = ("aux_max", "reach", "lex_max_log", "english")
-MEANS = (0.3971, 0.6880, 1.2447, 0.2909)
-SCALES = (0.1511, 0.2952, 0.5214, 0.4542)
-WEIGHTS = (0.9569, 0.7323, 0.7075, 0.5002)
-BIAS = 0.7619
+FEATURES = ("aux_max", "reach", "closeness", "lex_max_log", "english")
+MEANS = (0.3971, 0.6593, 0.8046, 1.2447, 0.2909)
+SCALES = (0.1511, 0.3033, 0.1305, 0.5214, 0.4542)
+WEIGHTS = (0.8971, 0.6727, 0.3059, 0.6283, 0.4671)
+BIAS = 0.8366
 # Chosen on the pooled questions (see README "Quality"): below 0.50 out-of-scope questions start
 # to get loosely related quotes; above it in-scope paraphrases escalate quickly.
 THRESHOLD = 0.50

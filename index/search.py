@@ -5,6 +5,7 @@ how similar the best clauses are, and how much of the question the policy's voca
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -117,7 +118,7 @@ class Searcher:
         # Words the policy never uses ("deletion", 支払い, なりすまし) are bridged to its own nearest
         # terms; English questions are all such words.
         words = _english_words(text) if lang == "en" else [t for t in dict.fromkeys(terms) if t not in self._r.vocab]
-        bridges = self._bridge(words)
+        bridges, closeness = self._bridge(words)
         known = [] if lang == "en" else [t for t in terms if t in self._r.vocab]
         lexical = self._bm25(known + [t for targets in bridges.values() for t in targets])
         # A pasted message is several sentences, most of them greetings and context: score every
@@ -133,12 +134,12 @@ class Searcher:
         order = np.argsort(-fused, kind="stable")
         hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]))
                      for i in order)
-        reach = self._reach(words if lang == "en" else terms, bridges)
+        asked = list(dict.fromkeys(words if lang == "en" else terms))
         return SearchResult(text, lang, hits, {
             "dense_max": float(dense.max()) if dense.size else 0.0,
             "aux_max": float(aux.max()) if aux.size else 0.0,
             "lex_max": float(lexical.max()) if lexical.size else 0.0,
-            "reach": reach,
+            **self._vocabulary_fit(asked, bridges, closeness),
             "english": 1.0 if lang == "en" else 0.0,  # English questions reach fewer words: calibrate apart
             "known_terms": list(dict.fromkeys(known)),
             "bridged": bridges,
@@ -158,23 +159,39 @@ class Searcher:
             per_view[row, ids[row]] = scores[row]
         return per_view.max(axis=0)
 
-    def _bridge(self, words: list[str]) -> dict[str, list[str]]:
-        """Each word → the policy terms closest to it in the cross-lingual encoder's space, if close enough."""
+    def _bridge(self, words: list[str]) -> tuple[dict[str, list[str]], dict[str, float]]:
+        """Each word → the policy terms closest to it in the cross-lingual encoder's space, if close
+        enough; and each word's cosine to its nearest policy term, close enough or not."""
         if not words or self.aux_encoder is None or self._r.vocab_aux is None or not len(self._r.vocab_terms):
-            return {}
+            return {}, {}
         sims = self.aux_encoder.encode(words) @ self._r.vocab_aux.T
         nearest = np.argsort(-sims, axis=1)[:, :MAX_BRIDGED_PER_WORD]
         bridges = {word: [self._r.vocab_terms[j] for j in row if sims[i, j] >= BRIDGE_MIN_SIMILARITY]
                    for i, (word, row) in enumerate(zip(words, nearest))}
-        return {word: targets for word, targets in bridges.items() if targets}
+        closeness = {word: float(sims[i, row[0]]) for i, (word, row) in enumerate(zip(words, nearest))}
+        return {word: targets for word, targets in bridges.items() if targets}, closeness
 
-    def _reach(self, terms: list[str], bridges: dict[str, list[str]]) -> float:
-        """Share of the question's words the policy uses or has a close counterpart for. Off-topic
-        questions (パスワード, 有給休暇, weather) are made of words it has neither for."""
-        distinct = set(terms)
-        if not distinct:
-            return 0.0
-        return sum(t in self._r.vocab or t in bridges for t in distinct) / len(distinct)
+    def _vocabulary_fit(self, words: list[str], bridges: dict[str, list[str]],
+                        closeness: dict[str, float]) -> dict[str, float]:
+        """How well the policy's own vocabulary covers the question's words (`words`: distinct).
+
+        Off-topic questions (パスワード, 有給休暇, weather) are made of words the policy has no
+        counterpart for; near-topic ones (個人情報の保存期間) share its common words (個人情報)
+        but not the specific ones (保存期間). So each word weighs by its specificity in the
+        policy (BM25-style idf; a word the policy never uses weighs most):
+        - "reach": weighted share of words the policy uses or has a bridged counterpart for;
+        - "closeness": weighted mean of each word's closeness to the policy's terms (1 for a word
+          it uses, else the cosine to its nearest term), which keeps the near misses the
+          bridge's threshold cuts off.
+        """
+        if not words:
+            return {"reach": 0.0, "closeness": 0.0}
+        n = len(self.clauses)
+        weights = np.array([math.log((n + 1) / (self._r.vocab.get(w, 0) + 1)) + 1.0 for w in words])
+        reached = np.array([w in self._r.vocab or w in bridges for w in words], dtype=float)
+        close = np.array([1.0 if w in self._r.vocab else closeness.get(w, 0.0) for w in words])
+        total = float(weights.sum())
+        return {"reach": float(weights @ reached) / total, "closeness": float(weights @ close) / total}
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])\s*|(?<=[.])\s+")

@@ -17,8 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "questions-dev.jsonl"
 HELDOUT_QUESTIONS = REPO / "eval" / "questions-heldout.jsonl"
 
-# measured: dev R@1 0.912, R@3 0.971, EN R@3 0.857, OOS escalated 1.0, in-scope escalated 0.059,
-# contact 1.0; held-out R@1 0.593, R@3 0.778, EN R@3 0.765, OOS 0.750, in-scope escalated 0.222.
+# measured: dev R@1 0.912, R@3 0.971, EN R@3 0.857, OOS escalated 1.0, in-scope escalated 0.029,
+# contact 1.0; held-out R@1 0.593, R@3 0.778, EN R@3 0.765, OOS 0.750, in-scope escalated 0.204.
 AT_LEAST = {
     ("dev", "recall@1"): 0.90,
     ("dev", "recall@3"): 0.97,
@@ -31,8 +31,8 @@ AT_LEAST = {
     ("heldout", "out_of_scope_escalated"): 0.75,
 }
 AT_MOST = {
-    ("dev", "in_scope_escalated"): 0.06,
-    ("heldout", "in_scope_escalated"): 0.23,
+    ("dev", "in_scope_escalated"): 0.05,  # the target
+    ("heldout", "in_scope_escalated"): 0.21,
 }
 
 

@@ -1,0 +1,56 @@
+"""The vocabulary-fit signals of index/search.py that the answer/escalate model reads.
+
+Built on the real index of the real policy; the words are taken from that index, so the
+tests hold for any policy text.
+"""
+from __future__ import annotations
+
+import pytest
+
+from index.tokenize import lemmas
+
+
+@pytest.fixture(scope="module")
+def vocab(searcher) -> dict[str, int]:
+    return searcher._r.vocab
+
+
+def test_a_question_in_the_policys_own_words_fits_fully(searcher, vocab) -> None:
+    clause = next(c for c in searcher.clauses if c.kind == "item")
+    result = searcher.search(clause.text, "ja")
+    assert all(t in vocab for t in lemmas(clause.text))
+    assert result.signals["reach"] == pytest.approx(1.0)
+    assert result.signals["closeness"] == pytest.approx(1.0)
+
+
+def test_an_off_topic_question_fits_poorly(searcher, vocab) -> None:
+    question = "有給休暇の申請方法を教えてください"
+    assert not any(t in vocab for t in lemmas(question))
+    signals = searcher.search(question, "ja").signals
+    assert signals["reach"] == 0.0
+    assert 0.0 < signals["closeness"] < 0.7
+
+
+def test_specific_words_weigh_more_than_common_ones(searcher, vocab) -> None:
+    """「個人情報の保存期間」: the policy's commonest words must not make an unknown specific one look covered."""
+    common = max(vocab, key=vocab.get)
+    rare = min(vocab, key=vocab.get)
+    unknown = "有給"
+    assert unknown not in vocab
+    fit = searcher._vocabulary_fit([common, unknown], {}, {unknown: 0.5})
+    assert fit["reach"] < 0.5  # an unweighted share would be exactly one half
+    assert fit["reach"] < fit["closeness"] < 1.0  # the near miss counts half in closeness
+    assert searcher._vocabulary_fit([rare, unknown], {}, {})["reach"] > fit["reach"]
+    bridged = searcher._vocabulary_fit([common, unknown], {unknown: [rare]}, {unknown: 0.8})
+    assert bridged["reach"] == pytest.approx(1.0)
+
+
+def test_english_words_count_through_their_bridges(searcher) -> None:
+    signals = searcher.search("How is my personal data used?", "en").signals
+    assert signals["bridged"], "the cross-lingual bridge found no policy term for any word"
+    assert 0.0 < signals["reach"] <= 1.0
+    assert signals["closeness"] >= 0.7
+
+
+def test_no_words_means_no_fit(searcher) -> None:
+    assert searcher._vocabulary_fit([], {}, {}) == {"reach": 0.0, "closeness": 0.0}
