@@ -16,6 +16,7 @@ from bot import decide
 from index.search import Searcher, SearchResult
 
 MAX_QUESTION_CHARS = 4000
+MAILTO_MAX_CHARS = 1900  # mail clients and browsers refuse or truncate mailto: URLs over ~2,000 chars
 
 ANSWERED = "answered"
 ESCALATED = "escalated"
@@ -104,8 +105,27 @@ def clean_question(text: str) -> str:
 
 
 def mailto_url(email: str, subject: str, body: str) -> str:
-    """A mailto: link with subject and body, percent-encoded (RFC 6068)."""
-    return f"mailto:{email}?subject={quote(subject, safe='')}&body={quote(body, safe='')}"
+    """A mailto: link with subject and body, percent-encoded, line breaks as CRLF (RFC 6068)."""
+    return f"mailto:{email}?subject={quote(subject, safe='')}&body={_encoded_body(body)}"
+
+
+def mailto_prefix_within(text: str, budget: int) -> str:
+    """The longest prefix of `text` that takes at most `budget` characters in a mailto: body.
+
+    Percent-encoding makes a kanji nine characters long, so the cut is searched, not computed.
+    """
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(_encoded_body(text[:mid])) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]
+
+
+def _encoded_body(body: str) -> str:
+    return quote(body.replace("\r\n", "\n").replace("\n", "\r\n"), safe="")
 
 
 def answer(question: str, searcher: Searcher, contact_email: str | None = None) -> Answer:
@@ -194,16 +214,11 @@ def _contact(email: str, question: str, lang: str, citations: tuple[Citation, ..
         body = f"質問:\n{question.strip()}\n"
         if citations:
             body += "\n関連する条項:\n" + "\n".join(f"- {c.label}" for c in citations)
-    return Contact(email=email, mailto=mailto_url(email, subject, _fit_mailto(body)))
-
-
-def _fit_mailto(body: str, limit: int = 1500) -> str:
-    """Mail clients truncate or refuse long mailto: URLs (~2,000 chars); keep the body short."""
-    if len(quote(body, safe="")) <= limit:
-        return body
-    while body and len(quote(body + "…", safe="")) > limit:
-        body = body[: int(len(body) * 0.9)]
-    return body + "…"
+    mailto = mailto_url(email, subject, body)
+    if len(mailto) > MAILTO_MAX_CHARS:
+        budget = MAILTO_MAX_CHARS - len(mailto_url(email, subject, "…"))
+        mailto = mailto_url(email, subject, mailto_prefix_within(body, budget) + "…")
+    return Contact(email=email, mailto=mailto)
 
 
 def render_text(answer: Answer) -> str:

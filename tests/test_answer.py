@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from bot.answer import MAX_QUESTION_CHARS, Answer, clean_question, detect_language, mailto_url, render_text
+from bot.answer import (MAILTO_MAX_CHARS, MAX_QUESTION_CHARS, Answer, clean_question, detect_language,
+                        mailto_prefix_within, mailto_url, render_text)
 from bot.answerer import Answerer
 from index.policy import load
 
@@ -182,18 +183,31 @@ def test_mailto_of_a_very_long_question_stays_short(answerer):
     assert len(question) > MAX_QUESTION_CHARS
     result = answerer.answer(question)
     assert result.contact is not None
-    assert len(result.contact.mailto) < 2000
+    assert MAILTO_MAX_CHARS - 9 < len(result.contact.mailto) <= MAILTO_MAX_CHARS  # cut to fit, not far below
     body = mailto_parts(result.contact.mailto)[1]["body"][0]
-    assert body.startswith("質問:\n" + question[:100]) and body.endswith("…")
+    assert body.startswith("質問:\r\n" + question[:100]) and body.endswith("…")
 
 
 def test_mailto_url_round_trips_reserved_characters():
-    subject, body = "件名 & ?", "a=b&c=d #1\n100% 確認"
+    subject, body = "件名 & ?", "a=b&c=d #1\n100% 確認\r\nend"
     url = mailto_url("desk@example.org", subject, body)
     assert url.startswith("mailto:desk@example.org?subject=")
     address, query = mailto_parts(url)
-    assert (address, query["subject"], query["body"]) == ("desk@example.org", [subject], [body])
-    assert unquote(url.split("body=")[1]) == body
+    crlf_body = "a=b&c=d #1\r\n100% 確認\r\nend"  # RFC 6068: line breaks are %0D%0A
+    assert (address, query["subject"], query["body"]) == ("desk@example.org", [subject], [crlf_body])
+    assert unquote(url.split("body=")[1]) == crlf_body
+
+
+@pytest.mark.parametrize("text", ["退会後の個人情報について。" * 50, "a\nb " * 300, "💡" * 200, ""])
+def test_mailto_prefix_is_the_longest_that_fits(text):
+    budget = 600
+    prefix = mailto_prefix_within(text, budget)
+    assert text.startswith(prefix)
+    body_length = len(mailto_url("x@example.org", "", prefix)) - len(mailto_url("x@example.org", "", ""))
+    assert body_length <= budget
+    if prefix != text:  # one more character would not fit
+        longer = text[: len(prefix) + 1]
+        assert len(mailto_url("x@example.org", "", longer)) - len(mailto_url("x@example.org", "", "")) > budget
 
 
 def test_contact_email_override_wins(searcher):

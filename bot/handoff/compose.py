@@ -13,14 +13,13 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Callable
-from urllib.parse import quote
 
-from bot.answer import MAX_QUESTION_CHARS, Answer, clean_question, detect_language, mailto_url
+from bot.answer import (MAILTO_MAX_CHARS, MAX_QUESTION_CHARS, Answer, clean_question, detect_language,
+                        mailto_prefix_within, mailto_url)
 
 JST = timezone(timedelta(hours=9), "JST")  # the company's time zone; Japan has no DST
 SUBJECT_EXCERPT_CHARS = 40
 CITATION_EXCERPT_CHARS = 160
-MAILTO_MAX_CHARS = 1900  # mail clients and browsers refuse or truncate mailto: URLs over ~2,000 chars
 MAX_CONTEXT_CHARS = 3000
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I/L/O/U to misread
 _REF_PATTERN = re.compile(r"^PB-\d{8}-[0-9A-HJKMNP-TV-Z]{4}$")
@@ -237,36 +236,23 @@ def build_message(h: Handoff, sender: str, subject: str | None = None, body: str
     return msg
 
 
-def _mailto(address: str, subject: str, body: str) -> str:
-    """RFC 6068: line breaks in a mailto: body are CRLF."""
-    return mailto_url(address, subject, body.replace("\r\n", "\n").replace("\n", "\r\n"))
-
-
 def mailto_for(h: Handoff, limit: int = MAILTO_MAX_CHARS, subject: str | None = None) -> str:
     """A mailto: link that opens a prefilled draft (compact body), at most `limit` chars long.
 
     When it does not fit, the added context is dropped and the question shortened, with a note.
     """
     subject = one_line(subject if subject is not None else h.subject, 200)
-    url = _mailto(h.to_addr, subject, build_body(h, compact=True))
+    url = mailto_url(h.to_addr, subject, build_body(h, compact=True))
     if len(url) <= limit:
         return url
     marker = _WORDS["en" if h.lang == "en" else "ja"]["truncated"]
-    question = h.question.strip()
-    bare = replace(h, question="", context=None)
-    overhead = len(_mailto(h.to_addr, subject, build_body(bare, compact=True)))
-    budget = limit - overhead - len(quote(marker, safe=""))
-    lo, hi = 0, len(question)  # longest prefix whose encoded form fits (a kanji takes 9 chars)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if len(quote(question[:mid].replace("\n", "\r\n"), safe="")) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    url = _mailto(h.to_addr, subject, build_body(replace(bare, question=question[:lo] + marker), compact=True))
+    bare = replace(h, question=marker, context=None)
+    budget = limit - len(mailto_url(h.to_addr, subject, build_body(bare, compact=True)))
+    question = mailto_prefix_within(h.question.strip(), budget) + marker
+    url = mailto_url(h.to_addr, subject, build_body(replace(bare, question=question), compact=True))
     if len(url) <= limit:
         return url
-    return _mailto(h.to_addr, subject[:60], f"{h.ref}\n{marker}")
+    return mailto_url(h.to_addr, subject[:60], f"{h.ref}\n{marker}")
 
 
 def _tidy(text: str) -> str:
