@@ -72,7 +72,12 @@ class Article:
 
 @dataclass(frozen=True)
 class Clause:
-    """One citable unit. `text` is verbatim; `context` is what retrieval embeds around it."""
+    """One citable unit. `text` is verbatim; `context` is what retrieval embeds around it.
+
+    `views` are further texts the dense retrievers embed for the same unit: the lead sentence
+    (柱書) of a unit that lists items, which the items would otherwise drown (「第三者に提供する？」
+    is answered by 第4条第1項's lead, not by its list of exceptions).
+    """
 
     id: str
     label: str
@@ -84,18 +89,20 @@ class Clause:
     text: str
     context: str
     line: int
+    views: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {
             "id": self.id, "label": self.label, "kind": self.kind, "article": self.article,
             "paragraph": self.paragraph, "item": self.item, "title": self.title,
-            "text": self.text, "context": self.context, "line": self.line,
+            "text": self.text, "context": self.context, "line": self.line, "views": list(self.views),
         }
 
     @classmethod
     def from_json(cls, data: dict) -> "Clause":
-        return cls(**{k: data[k] for k in (
-            "id", "label", "kind", "article", "paragraph", "item", "title", "text", "context", "line")})
+        fields = {k: data[k] for k in (
+            "id", "label", "kind", "article", "paragraph", "item", "title", "text", "context", "line")}
+        return cls(**fields, views=tuple(data.get("views", ())))
 
 
 @dataclass
@@ -196,8 +203,9 @@ def _article_clauses(article: Article) -> list[Clause]:
         else:
             unit_id, label, kind = f"{article.number}-{paragraph.number}", f"{head}第{paragraph.number}項", "paragraph"
             number = paragraph.number
+        lead_view = (f"{title}\n{paragraph.text}".strip(),) if paragraph.items and paragraph.text else ()
         units.append(Clause(unit_id, label, kind, article.number, number, None, article.title, text,
-                            f"{title}\n{text}".strip(), paragraph.line if number else article.line))
+                            f"{title}\n{text}".strip(), paragraph.line if number else article.line, lead_view))
         for item in paragraph.items:
             units.append(Clause(
                 f"{article.number}-{paragraph.number}-{item.number}", f"{label}第{item.number}号", "item",

@@ -75,6 +75,7 @@ class Retrievers:
     aux_index: object | None
     vocab_terms: list[str]
     vocab_aux: np.ndarray | None  # cross-lingual vectors of vocab_terms (English → Japanese bridge)
+    row_units: np.ndarray  # clause index of each row of the dense indexes (a clause may have several views)
 
 
 class Searcher:
@@ -151,13 +152,12 @@ class Searcher:
         return np.asarray(self._r.bm25.get_scores(terms), dtype=np.float32)
 
     def _dense_views(self, index, query_vectors: np.ndarray) -> np.ndarray:
-        """Cosine of every unit to the best-matching view of the question."""
-        n = len(self.clauses)
-        scores, ids = index.search(query_vectors, n)
-        per_view = np.zeros((len(query_vectors), n), np.float32)
-        for row in range(len(query_vectors)):
-            per_view[row, ids[row]] = scores[row]
-        return per_view.max(axis=0)
+        """Cosine of every unit to the best-matching view of the question, each unit taking its
+        best-matching row (its context or one of its views)."""
+        scores, rows = index.search(query_vectors, index.ntotal)
+        best = np.full(len(self.clauses), -np.inf, np.float32)
+        np.maximum.at(best, self._r.row_units[rows.ravel()], scores.ravel())
+        return best
 
     def _bridge(self, words: list[str]) -> tuple[dict[str, list[str]], dict[str, float]]:
         """Each word → the policy terms closest to it in the cross-lingual encoder's space, if close

@@ -36,7 +36,7 @@ from index.policy import Clause, Policy
 from index.search import PolicyFacts, Retrievers, Searcher
 from index.tokenize import lemmas
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the dense indexes hold a row per clause view (Clause.views), not per clause
 KEEP_GENERATIONS = 2
 
 
@@ -131,11 +131,12 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
         step("lexical index", 1, 4)
         vocab_terms = _write_lexical(tmp / "lexical", clauses, aux_encoder)
         step("dense vectors", 2, 4)
-        dense = embedder.encode_passages([c.context for c in clauses])
+        texts, _ = embedded_rows(clauses)
+        dense = embedder.encode_passages(texts)
         _write_faiss(tmp / "dense.faiss", dense)
         if aux_encoder is not None:
             step("cross-lingual vectors", 3, 4)
-            _write_faiss(tmp / "aux.faiss", aux_encoder.encode([c.context for c in clauses]))
+            _write_faiss(tmp / "aux.faiss", aux_encoder.encode(texts))
         (tmp / "clauses.json").write_text(
             json.dumps([c.to_json() for c in clauses], ensure_ascii=False, indent=1), encoding="utf-8")
         (tmp / "policy.txt").write_text(parsed.source_text, encoding="utf-8")
@@ -152,6 +153,7 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
             "metric": "inner_product",
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "clause_count": len(clauses),
+            "dense_rows": len(texts),
             "vocab_size": len(vocab_terms),
             "facts": _facts_json(parsed),
             "versions": _versions(),
@@ -191,6 +193,18 @@ def _switch(index_dir: Path, name: str, previous: str | None) -> None:
     for stale in index_dir.glob(".building-*"):
         if time.time() - stale.stat().st_mtime > 3600:
             shutil.rmtree(stale, ignore_errors=True)
+
+
+def embedded_rows(clauses: list[Clause]) -> tuple[list[str], np.ndarray]:
+    """The texts the dense indexes hold, one row each, and the clause index of every row:
+    each clause's context, then its further views (a listing unit's lead sentence)."""
+    texts: list[str] = []
+    units: list[int] = []
+    for i, clause in enumerate(clauses):
+        for text in (clause.context, *clause.views):
+            texts.append(text)
+            units.append(i)
+    return texts, np.asarray(units, dtype=np.int64)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -273,6 +287,7 @@ def load_searcher(index_dir: Path, model: str | None = None, *, embedder: Embedd
         aux_index=faiss.read_index(str(aux_path)) if use_aux else None,
         vocab_terms=sorted(df),
         vocab_aux=np.load(vocab_aux_path, allow_pickle=False) if use_aux and vocab_aux_path.is_file() else None,
+        row_units=embedded_rows(clauses)[1],
     )
     facts = manifest["facts"]
     return Searcher(clauses, retrievers, embedder, aux_encoder if use_aux else None, PolicyFacts(

@@ -64,6 +64,27 @@ def test_item_clause_carries_its_structure_and_verbatim_text(clauses):
     assert "利用目的" in item.context and "次の目的のために利用します" in item.context  # lead + title embedded
 
 
+def test_a_unit_that_lists_items_has_its_lead_as_a_view(clauses):
+    """The lead sentence (柱書) is embedded on its own too, so the list does not drown it."""
+    for unit_id, lead in (("4-1", "当社は、次に掲げる場合を除き"), ("6", "当社は、次のとおり")):
+        unit = clauses[unit_id]
+        assert len(unit.views) == 1
+        title, view_lead = unit.views[0].split("\n")
+        assert title == unit.title and view_lead.startswith(lead)
+        assert view_lead == unit.text.splitlines()[0]  # verbatim, and without the items
+    listing = {c.id.rsplit("-", 1)[0] for c in clauses.values() if c.kind == "item"}
+    assert {c.id for c in clauses.values() if c.views} == {i if i in clauses else i.split("-")[0] for i in listing}
+    assert all(not c.views for c in clauses.values() if c.kind in ("item", "trailer"))
+
+
+def test_views_survive_the_json_round_trip(clauses):
+    from index.policy import Clause
+
+    assert Clause.from_json(clauses["4-1"].to_json()) == clauses["4-1"]
+    legacy = {k: v for k, v in clauses["5"].to_json().items() if k != "views"}
+    assert Clause.from_json(legacy).views == ()
+
+
 def test_single_paragraph_article_is_cited_without_paragraph_number(clauses):
     five = clauses["5"]
     assert five.kind == "article" and five.paragraph is None and five.item is None

@@ -1,4 +1,4 @@
-"""The vocabulary-fit signals of index/search.py that the answer/escalate model reads.
+"""Retrieval signals of index/search.py: vocabulary fit (read by the answer/escalate model) and view scoring.
 
 Built on the real index of the real policy; the words are taken from that index, so the
 tests hold for any policy text.
@@ -54,3 +54,15 @@ def test_english_words_count_through_their_bridges(searcher) -> None:
 
 def test_no_words_means_no_fit(searcher) -> None:
     assert searcher._vocabulary_fit([], {}, {}) == {"reach": 0.0, "closeness": 0.0}
+
+
+def test_a_unit_scores_by_its_best_view(searcher, embedder) -> None:
+    """The dense index holds a row per view; each unit takes its best row (here: its lead)."""
+    unit = next(c for c in searcher.clauses if c.views)
+    index = searcher.clauses.index(unit)
+    lead_vector = embedder.encode_passages([unit.views[0]])
+    scores = searcher._dense_views(searcher._r.dense_index, lead_vector)
+    assert scores.shape == (len(searcher.clauses),)
+    assert int(scores.argmax()) == index and scores[index] == pytest.approx(1.0, abs=1e-4)
+    context_only = float(embedder.encode_passages([unit.context])[0] @ lead_vector[0])
+    assert context_only < 0.999  # without the view row the unit would not score 1.0

@@ -89,7 +89,8 @@ def test_manifest_records_how_the_real_index_was_built(index_dir, embedder):
     assert [c["text"] for c in saved] == [c.text for c in policy.clauses()]
     assert (generation / "policy.txt").read_text(encoding="utf-8") == POLICY_PATH.read_text(encoding="utf-8")
     dense = faiss.read_index(str(generation / "dense.faiss"))
-    assert (dense.ntotal, dense.d) == (manifest["clause_count"], embedder.dim)
+    views = sum(len(c.views) for c in policy.clauses())
+    assert (dense.ntotal, dense.d) == (manifest["clause_count"] + views, embedder.dim) == (manifest["dense_rows"], embedder.dim)
     assert leftovers(index_dir) == []
 
 
