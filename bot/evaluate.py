@@ -45,6 +45,8 @@ def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
     inscope = [r for r in rows if not r["escalate"]]
     oos = [r for r in rows if r["escalate"]]
     english = [r for r in inscope if r["lang"] == "en"]
+    answered = [r for r in inscope if r["status"] == "answered"]
+    cited = sum(len(r["ranked"]) for r in answered)
 
     def recall(rs: list[dict], k: int) -> float:
         return _ratio(sum(r["first_hit"] is not None and r["first_hit"] < k for r in rs), len(rs))
@@ -60,6 +62,10 @@ def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
         "in_scope_escalated": _ratio(sum(r["status"] == "escalated" for r in inscope), len(inscope)),
         "contact_set_when_expected": _ratio(sum(r["contact"] for r in rows if r["want_contact"]),
                                             sum(r["want_contact"] for r in rows)),
+        # How many clauses an answer quotes, and the share of them in gold (a lower bound on
+        # precision: gold lists name the clauses that answer, not every one that is relevant).
+        "citations_per_answer": _ratio(cited, len(answered)),
+        "citations_in_gold": _ratio(sum(hits_gold(cid, r["gold"]) for r in answered for cid in r["ranked"]), cited),
         "rows": rows,
     }
 
@@ -77,6 +83,7 @@ def format_report(report: dict, verbose: bool = False) -> str:
         f"out-of-scope escalated {report['out_of_scope_escalated']:.3f}",
         f"in-scope escalated  {report['in_scope_escalated']:.3f}",
         f"contact when expected {report['contact_set_when_expected']:.3f}",
+        f"citations per answer {report['citations_per_answer']:.2f}   ({report['citations_in_gold']:.0%} in gold)",
     ]
     if "seconds" in report:
         lines.append(f"time                {report['seconds']:.1f}s")
