@@ -17,9 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from index.search import FUSION_WEIGHTS, Hit, SearchResult
+from index.search import Hit, SearchResult
 
 # --- fitted 2026-11-25 by scripts/calibrate.py on questions-dev.jsonl + eval/questions-heldout.jsonl
 FEATURES = ("aux_max", "reach", "closeness", "lex_max_log", "english")
@@ -32,11 +30,10 @@ BIAS = 0.8458
 THRESHOLD = 0.50
 # ---------------------------------------------------------------------------------------------
 
-# Citations: a runner-up is cited only when its evidence reaches this share of the best hit's.
-# Evidence is each retriever's score rescaled to [0, 1] over the policy's units and weighted as
-# in the fusion: fused rank scores are too flat to tell a second answer from a loosely related
-# clause. 0.6 is the strictest value that costs no recall@3 on either question file (README
-# "Quality" has the trade-off).
+# Citations: a runner-up is cited only when its evidence (Hit.evidence: each retriever's score
+# rescaled over the policy's units, weighted as in the fusion) reaches this share of the best
+# hit's; rank-fused scores are too flat to tell a second answer from a loosely related clause.
+# README "Quality" has the trade-off against recall@3.
 EVIDENCE_CUTOFF = 0.6
 MAX_CITATIONS = 3
 # Two items of one paragraph are "alike" when the weaker scores at least this share of the other.
@@ -96,23 +93,11 @@ def select_citations(hits: tuple[Hit, ...], limit: int = MAX_CITATIONS) -> tuple
     return tuple(chosen)
 
 
-def evidence(result: SearchResult) -> np.ndarray:
-    """How strongly each hit (in `result.hits` order) is supported, on one scale for all hits:
-    the fusion-weighted mean of its dense, cross-lingual and BM25 scores, each min-max rescaled
-    over all units."""
-    scores = np.array([[h.dense, h.aux, h.lexical] for h in result.hits], dtype=np.float64)
-    low, high = scores.min(axis=0), scores.max(axis=0)
-    rescaled = (scores - low) / np.maximum(high - low, 1e-9)
-    weights = np.asarray(FUSION_WEIGHTS.get(result.lang, FUSION_WEIGHTS["ja"]), dtype=np.float64)
-    return rescaled @ weights / weights.sum()
-
-
 def decide(result: SearchResult) -> Decision:
     p = confidence(result.signals)
     hits = result.hits
     if hits:
-        support = evidence(result)
-        hits = select_citations(tuple(h for h, e in zip(hits, support) if e >= EVIDENCE_CUTOFF * support[0]))
+        hits = select_citations(tuple(h for h in hits if h.evidence >= EVIDENCE_CUTOFF * hits[0].evidence))
     signals = dict(result.signals)
     signals["nearest"] = [h.clause.id for h in hits]
     return Decision(answered=p >= THRESHOLD and bool(hits), confidence=p, hits=hits, signals=signals)

@@ -24,6 +24,11 @@ MAX_BRIDGED_PER_WORD = 3
 # Japanese: the three rankings weigh alike; English: the cross-lingual encoder leads, BM25 on the
 # bridged terms helps, and e5 (weak across languages) only adds noise there.
 FUSION_WEIGHTS = {"ja": (1.0, 1.0, 1.0), "en": (0.0, 1.0, 0.5)}
+# The fused score mixes two readings of those rankings: reciprocal-rank fusion (robust to any one
+# retriever's scale) and evidence — each retriever's score rescaled to [0, 1] over the units, so
+# that how far ahead a clause is counts (a BM25 score twice the runner-up's, not just "first").
+# This share of evidence was chosen on both question files (README "How answering works").
+EVIDENCE_SHARE = 0.6
 _REFERENCE = re.compile(r"第\s*(\d+)\s*条")
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 # Generic English function words (not tuned to any question): they carry no policy content.
@@ -55,6 +60,7 @@ class Hit:
     dense: float  # cosine of the sentence-transformers model
     aux: float  # cosine of the cross-lingual encoder (0 when absent)
     lexical: float  # BM25 score
+    evidence: float  # the three scores rescaled over all units and weighted as in the fusion, in [0, 1]
 
 
 @dataclass(frozen=True)
@@ -128,13 +134,16 @@ class Searcher:
         dense = self._dense_views(self._r.dense_index, self.embedder.encode_queries(views))
         aux = (self._dense_views(self._r.aux_index, self.aux_encoder.encode(views))
                if self.aux_encoder is not None and self._r.aux_index is not None else np.zeros(n, np.float32))
-        fused = np.zeros(n)
-        for scores, weight in zip((dense, aux, lexical), FUSION_WEIGHTS[lang if lang in FUSION_WEIGHTS else "ja"]):
+        weights = FUSION_WEIGHTS[lang if lang in FUSION_WEIGHTS else "ja"]
+        rank_fused = np.zeros(n)
+        for scores, weight in zip((dense, aux, lexical), weights):
             if scores.any():
-                fused += weight / (RRF_K + 1 + _ranks(scores))
+                rank_fused += weight / (RRF_K + 1 + _ranks(scores))
+        support = evidence(dense, aux, lexical, lang)
+        fused = EVIDENCE_SHARE * support + (1 - EVIDENCE_SHARE) * _rescaled(rank_fused)
         order = np.argsort(-fused, kind="stable")
-        hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]))
-                     for i in order)
+        hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]),
+                         float(support[i])) for i in order)
         asked = list(dict.fromkeys(words if lang == "en" else terms))
         return SearchResult(text, lang, hits, {
             "dense_max": float(dense.max()) if dense.size else 0.0,
@@ -218,6 +227,19 @@ def sentences(text: str) -> list[str]:
 def scrub_noise(text: str) -> str:
     """Drop what carries no policy meaning before retrieval (the question itself is kept as asked)."""
     return _NOISE.sub(" ", text)
+
+
+def evidence(dense: np.ndarray, aux: np.ndarray, lexical: np.ndarray, lang: str) -> np.ndarray:
+    """Per unit: the dense, cross-lingual and BM25 scores, each rescaled to [0, 1] over all units,
+    averaged with the fusion weights of the question's language."""
+    weights = FUSION_WEIGHTS[lang if lang in FUSION_WEIGHTS else "ja"]
+    total = sum(w * _rescaled(np.asarray(s, dtype=np.float64)) for s, w in zip((dense, aux, lexical), weights))
+    return total / sum(weights)
+
+
+def _rescaled(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / max(high - low, 1e-9)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot import decide
 from index.policy import load
-from index.search import Hit, SearchResult
+from index.search import Hit, SearchResult, evidence
 
 REPO = Path(__file__).resolve().parents[1]
 CLAUSES = {c.id: c for c in load(REPO / "policy_text" / "privacy_policy.txt").clauses()}
@@ -24,8 +25,10 @@ def result(scored: list[tuple[str, float, float, float]], signals: dict = CONFID
     named = {cid for cid, *_ in scored}
     filler = [(cid, 0.70, 0.05, 0.0) for cid in CLAUSES if cid not in named]
     rows = scored + filler
-    # fused scores as reciprocal-rank fusion gives them: close together at the top
-    hits = tuple(Hit(CLAUSES[cid], 0.14 - 0.002 * i, dense, aux, lexical) for i, (cid, dense, aux, lexical) in enumerate(rows))
+    support = evidence(*(np.array([row[k] for row in rows]) for k in (1, 2, 3)), lang)
+    # fused scores close together at the top, in the given order
+    hits = tuple(Hit(CLAUSES[cid], 1.0 - 0.01 * i, dense, aux, lexical, float(support[i]))
+                 for i, (cid, dense, aux, lexical) in enumerate(rows))
     return SearchResult("q", lang, hits, dict(signals))
 
 
