@@ -1,4 +1,5 @@
-"""Hybrid retrieval over the clause units: BM25 on lemmas + dense (faiss) + cross-lingual, fused by rank.
+"""Hybrid retrieval over the clause units: BM25 on lemmas + dense (faiss) + cross-lingual, fused
+by rank and by rescaled score.
 
 Returns typed hits plus the signals the confidence decision needs (bot/decide.py):
 how similar the best clauses are, and how much of the question the policy's vocabulary knows.
@@ -14,7 +15,7 @@ import numpy as np
 from index.policy import Clause
 from index.tokenize import lemmas
 
-RRF_K = 20  # fused by reciprocal rank; tuned on the question sets (README "How answering works")
+RRF_K = 20  # reciprocal-rank fusion constant; tuned on the question sets (README "How answering works")
 # A word the policy never uses is bridged to the policy term nearest to it in the cross-lingual
 # encoder's space (English words, and Japanese ones like 支払い → 決済) when their cosine
 # reaches this; up to MAX_BRIDGED_PER_WORD terms per word.
@@ -56,7 +57,7 @@ class PolicyFacts:
 @dataclass(frozen=True)
 class Hit:
     clause: Clause
-    score: float  # fused rank score, comparable only within one result
+    score: float  # fused score (rank fusion mixed with evidence), comparable only within one result
     dense: float  # cosine of the sentence-transformers model
     aux: float  # cosine of the cross-lingual encoder (0 when absent)
     lexical: float  # BM25 score
