@@ -135,7 +135,7 @@ class Searcher:
         dense = self._dense_views(self._r.dense_index, self.embedder.encode_queries(views))
         aux = (self._dense_views(self._r.aux_index, self.aux_encoder.encode(views))
                if self.aux_encoder is not None and self._r.aux_index is not None else np.zeros(n, np.float32))
-        weights = FUSION_WEIGHTS[lang if lang in FUSION_WEIGHTS else "ja"]
+        weights = fusion_weights(lang)
         rank_fused = np.zeros(n)
         for scores, weight in zip((dense, aux, lexical), weights):
             if scores.any():
@@ -230,10 +230,15 @@ def scrub_noise(text: str) -> str:
     return _NOISE.sub(" ", text)
 
 
+def fusion_weights(lang: str) -> tuple[float, float, float]:
+    """(dense, cross-lingual, lexical) weights for a question in `lang`; Japanese's for any other."""
+    return FUSION_WEIGHTS.get(lang, FUSION_WEIGHTS["ja"])
+
+
 def evidence(dense: np.ndarray, aux: np.ndarray, lexical: np.ndarray, lang: str) -> np.ndarray:
     """Per unit: the dense, cross-lingual and BM25 scores, each rescaled to [0, 1] over all units,
     averaged with the fusion weights of the question's language."""
-    weights = FUSION_WEIGHTS[lang if lang in FUSION_WEIGHTS else "ja"]
+    weights = fusion_weights(lang)
     total = sum(w * _rescaled(np.asarray(s, dtype=np.float64)) for s, w in zip((dense, aux, lexical), weights))
     return total / sum(weights)
 
