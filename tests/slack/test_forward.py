@@ -107,6 +107,16 @@ def outbox(slack_bot) -> Outbox:
     return Outbox(slack_bot.deps.settings.db_path)
 
 
+def submit_and_settle(sender, slack_stub, slack_bot, view: dict):
+    """Submit the modal, then wait for the asker's confirmation and the first delivery attempt:
+    (confirmation text, the one outbox entry)."""
+    sender.send_interaction(submission(view))
+    [text] = confirmation(slack_stub)
+    slack_bot.drain()
+    [entry] = outbox(slack_bot).list()
+    return text, entry
+
+
 # --- the button -------------------------------------------------------------------------------
 
 def test_button_opens_a_modal_prefilled_with_the_question(sender, slack_stub, slack_bot):
@@ -210,10 +220,7 @@ def test_without_a_mail_server_the_asker_gets_a_draft_link(sender, slack_stub, s
     _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
     view = click_forward(sender, slack_stub, answer_id)
     assert "メールサーバーが設定されていません" in json.dumps(view, ensure_ascii=False)
-    sender.send_interaction(submission(view))
-    [text] = confirmation(slack_stub)
-    slack_bot.drain()
-    [entry] = outbox(slack_bot).list()
+    text, entry = submit_and_settle(sender, slack_stub, slack_bot, view)
     assert entry.status == PENDING and entry.last_error == NO_SERVER
     assert "メールは送信されていません" in text and entry.ref in text
     link = text.split("<", 1)[1].split("|", 1)[0]
@@ -228,10 +235,7 @@ def test_without_a_mail_server_the_asker_gets_a_draft_link(sender, slack_stub, s
 def test_mail_server_down_then_back_delivers_it(sender, slack_stub, slack_bot, smtp):
     _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
     view = click_forward(sender, slack_stub, answer_id)
-    sender.send_interaction(submission(view))
-    [text] = confirmation(slack_stub)
-    slack_bot.drain()
-    [entry] = outbox(slack_bot).list()
+    text, entry = submit_and_settle(sender, slack_stub, slack_bot, view)
     assert entry.status == PENDING and entry.attempts >= 1 and "connection refused" in entry.last_error
     assert entry.ref in text and "自動で送信します" in text
     smtp.start()
@@ -243,10 +247,7 @@ def test_mail_server_down_then_back_delivers_it(sender, slack_stub, slack_bot, s
 def test_refused_by_the_server_tells_the_asker_plainly(sender, slack_stub, slack_bot, smtp):
     _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
     view = click_forward(sender, slack_stub, answer_id)
-    sender.send_interaction(submission(view))
-    [text] = confirmation(slack_stub)
-    slack_bot.drain()
-    [entry] = outbox(slack_bot).list()
+    text, entry = submit_and_settle(sender, slack_stub, slack_bot, view)
     assert entry.status == FAILED_PERMANENT
     assert "転送できませんでした" in text and entry.ref in text and "mailto:" in text
     assert "authentication" not in text and "535" not in text  # no raw error text in Slack
