@@ -37,10 +37,12 @@ class Citation:
     title: str | None
     text: str
     score: float
+    lead: str | None = None  # an item's paragraph lead (柱書), shown as muted context
 
     def to_json(self) -> dict:
         return {"id": self.id, "label": self.label, "article": self.article, "paragraph": self.paragraph,
-                "item": self.item, "title": self.title, "text": self.text, "score": round(self.score, 4)}
+                "item": self.item, "title": self.title, "text": self.text, "score": round(self.score, 4),
+                "lead": self.lead}
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Answer:
     reason: str | None = None  # set on escalations
     confidence: float = 0.0
     signals: dict = field(default_factory=dict)
+    # Escalations only: the nearest clauses, offered as related reading — never as the answer.
+    related: tuple[Citation, ...] = ()
 
     @property
     def escalated(self) -> bool:
@@ -81,6 +85,7 @@ class Answer:
             "lang": self.lang,
             "revision": self.revision,
             "confidence": round(self.confidence, 4),
+            "related": [c.to_json() for c in self.related],
         }
 
 
@@ -146,19 +151,19 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None) 
     decision = decide.decide(result)
     citations = tuple(_citation(h.clause, h.score) for h in decision.hits)
     if not decision.answered:
+        related = tuple(_citation(h.clause, h.score) for h in decision.related)
         return _escalation(question, lang, REASON_NOT_COVERED, searcher, email, citations,
-                           confidence=decision.confidence, signals=decision.signals)
+                           confidence=decision.confidence, signals=decision.signals, related=related)
 
-    # Follow cross-references: when the best clause is the contact window, or its article points
-    # to it (第8条 「第10条に定める窓口」), the contact clause comes along and `contact` is set.
-    # Only the best clause counts: a runner-up that happens to mention 第10条 is not what was asked.
+    # Follow cross-references: when the best clause sends the reader to the contact window (it is
+    # in 第10条, or its article points there: 第8条 「第10条に定める…窓口」), the contact block comes
+    # along and `contact` is set. Only the best clause counts: a runner-up that happens to mention
+    # 第10条 is not what was asked.
     contact_id = searcher.contact_clause_id
-    best = decision.hits[0].clause.id
-    refers_to_contact = bool(contact_id) and (best == contact_id or searcher.refers_to(best, contact_id))
-    if refers_to_contact and all(c.id != contact_id for c in citations):
-        contact_clause = searcher.clause(contact_id)
-        citations = citations + (_citation(contact_clause, 0.0),)
-    contact = _contact(email, question, lang, citations) if refers_to_contact and email else None
+    sends_to_contact = searcher.sends_to_contact(decision.hits[0].clause.id)
+    if sends_to_contact and contact_id and all(c.id != contact_id for c in citations):
+        citations = citations + (_citation(searcher.clause(contact_id), 0.0),)
+    contact = _contact(email, question, lang, citations) if sends_to_contact and email else None
     return Answer(
         question=question, status=ANSWERED, lang=lang, lead=_lead(lang, ANSWERED, None, facts.company_name),
         citations=citations, contact=contact, revision=facts.revision, company=facts.company_name,
@@ -167,11 +172,12 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None) 
 
 def _citation(clause, score: float) -> Citation:
     return Citation(clause.id, clause.label, clause.article, clause.paragraph, clause.item, clause.title,
-                    clause.text, float(score))
+                    clause.text, float(score), clause.lead)
 
 
 def _escalation(question: str, lang: str, reason: str, searcher: Searcher, email: str | None,
-                nearest: tuple[Citation, ...], confidence: float = 0.0, signals: dict | None = None) -> Answer:
+                nearest: tuple[Citation, ...], confidence: float = 0.0, signals: dict | None = None,
+                related: tuple[Citation, ...] = ()) -> Answer:
     """An escalation quotes nothing as an answer: it routes the question to the contact window.
 
     The nearest clauses are kept only as context for the hand-off e-mail, never shown as the answer.
@@ -181,7 +187,7 @@ def _escalation(question: str, lang: str, reason: str, searcher: Searcher, email
     return Answer(
         question=question, status=ESCALATED, lang=lang, lead=_lead(lang, ESCALATED, reason, facts.company_name),
         citations=(), contact=contact, revision=facts.revision, company=facts.company_name, reason=reason,
-        confidence=confidence, signals=signals or {"nearest": [c.id for c in nearest]})
+        confidence=confidence, signals=signals or {"nearest": [c.id for c in nearest]}, related=related)
 
 
 def _lead(lang: str, status: str, reason: str | None, company: str | None) -> str:
@@ -227,14 +233,21 @@ def render_text(answer: Answer) -> str:
     for citation in answer.citations:
         lines.append("")
         lines.append(f"■ {citation.label}")
+        if citation.lead:
+            lines.append(f"  （{citation.lead}）")
         lines.extend(f"  {line}" for line in citation.text.splitlines())
+    if answer.related:
+        lines.append("")
+        lines.append("Related reading (not an answer to the question):" if answer.lang == "en"
+                     else "参考（質問への答えではありません）:")
+        lines.extend(f"  □ {c.label}" for c in answer.related)
     if answer.contact:
         lines.append("")
         if answer.lang == "en":
             lines.append(f"Contact window: {answer.contact.email}")
         else:
             lines.append(f"お問い合わせ窓口: {answer.contact.email}")
-    if answer.revision and answer.citations:
+    if answer.revision and (answer.citations or answer.related):
         lines.append("")
         lines.append(f"(Policy revision {answer.revision})" if answer.lang == "en" else f"（{answer.revision} 改定版より引用）")
     return "\n".join(lines)

@@ -25,7 +25,15 @@ _PARAGRAPH = re.compile(r"^(\d+)\s*\.\s*(.*)$")
 _ITEM = re.compile(r"^(?:-\s*)?\((\d+)\)\s*(.*)$")
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _RAW_MARKER = re.compile(r"^\s*(?:(?:[-－]\s*)?[（(][0-9０-９]+[）)]|[0-9０-９]+\s*[.．])\s*")
-_TRAILER_LINE = re.compile(r"^(制定|改定|改訂|施行|最終改定|最終改訂)")
+# A line of the closing date block: a date and what happened on it, in either order
+# (「2024年10月1日 制定」, 「制定日：2024年10月1日」, 「最終改定 2026年6月3日」), and nothing else.
+_DATE_EVENT = r"(?:最終)?(?:制定|改定|改訂|施行|更新)(?:日)?"
+_TRAILER_LINE = re.compile(
+    rf"^(?:{_DATE_EVENT}\s*:?\s*)?\d{{4}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日\s*(?:{_DATE_EVENT})?\s*$")
+# A bracketed block heading (【お問合せ窓口】): it and the lines under it are one unit.
+_BLOCK_HEADING = re.compile(r"^【[^】]+】$")
+# "label：value" lines of the contact block (住所：…, 代表者：…), on the NFKC form (： → :).
+_FIELD = re.compile(r"^([^:\s]{1,12})\s*:\s*(.+)$")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _COMPANY = re.compile(r"(株式会社[^\s、。,（(「]+|[^\s、。,（(「：:]+株式会社)")
 
@@ -53,6 +61,8 @@ class Paragraph:
     line: int
     numbered: bool
     items: list[Item] = field(default_factory=list)
+    # A 【…】 block (the contact window of 第10条): its heading line and every line under it.
+    block: bool = False
 
 
 @dataclass
@@ -64,19 +74,28 @@ class Article:
 
     @property
     def single_paragraph(self) -> bool:
-        """Japanese legal usage: a one-paragraph article is cited without 第1項."""
-        return len(self.paragraphs) == 1 and (
+        """Japanese legal usage: a one-paragraph article is cited without 第1項 — and is itself
+        the unit, unless a 【…】 block stands beside its paragraph (then both are units)."""
+        return len(self.paragraphs) == 1 and not self.paragraphs[0].block and (
             not self.paragraphs[0].numbered or self.paragraphs[0].number == 1
         )
+
+    @property
+    def numbers_paragraphs(self) -> bool:
+        """Whether labels say 第N項: only when the article has more than one real paragraph
+        (a 【…】 block is not a paragraph of the text, so 第10条's lead stays 第10条（…）)."""
+        real = [p for p in self.paragraphs if not p.block]
+        return len(real) > 1 or any(p.numbered and p.number != 1 for p in real)
 
 
 @dataclass(frozen=True)
 class Clause:
     """One citable unit. `text` is verbatim; `context` is what retrieval embeds around it.
 
-    `views` are further texts the dense retrievers embed for the same unit: the lead sentence
-    (柱書) of a unit that lists items, which the items would otherwise drown (「第三者に提供する？」
-    is answered by 第4条第1項's lead, not by its list of exceptions).
+    `views` are further texts the dense retrievers embed for the same unit, each unit scoring by
+    its best view (shared/RETRIEVAL-NOTES.md: several views per unit help): the lead sentence
+    (柱書) of a unit that lists items, which the items would otherwise drown; the unit's own
+    text without the context around it; and its title with its first sentence.
     """
 
     id: str
@@ -90,19 +109,23 @@ class Clause:
     context: str
     line: int
     views: tuple[str, ...] = ()
+    # For an item: the first sentence of its paragraph's lead (柱書), verbatim, shown as muted
+    # context so 「利用料金の請求及び支払決済手続」 reads as one of the purposes it lists.
+    lead: str | None = None
 
     def to_json(self) -> dict:
         return {
             "id": self.id, "label": self.label, "kind": self.kind, "article": self.article,
             "paragraph": self.paragraph, "item": self.item, "title": self.title,
             "text": self.text, "context": self.context, "line": self.line, "views": list(self.views),
+            "lead": self.lead,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> "Clause":
         fields = {k: data[k] for k in (
             "id", "label", "kind", "article", "paragraph", "item", "title", "text", "context", "line")}
-        return cls(**fields, views=tuple(data.get("views", ())))
+        return cls(**fields, views=tuple(data.get("views", ())), lead=data.get("lead"))
 
 
 @dataclass
@@ -133,6 +156,38 @@ class Policy:
             if found:
                 return found.group(0)
         return None
+
+    @property
+    def contact_block(self) -> Paragraph | None:
+        """The unit that holds the contact window: the 【…】 block (or paragraph) naming the address."""
+        article = self.contact_article
+        if article is None:
+            return None
+        holders = [p for p in article.paragraphs if _EMAIL.search(p.text)]
+        return next((p for p in holders if p.block), holders[-1] if holders else None)
+
+    @property
+    def contact_fields(self) -> dict[str, str]:
+        """The contact block's 'label：value' lines (住所, 代表者, メールアドレス …), labels as written."""
+        block = self.contact_block
+        if block is None:
+            return {}
+        fields: dict[str, str] = {}
+        for line in block.text.splitlines():
+            found = _FIELD.match(unicodedata.normalize("NFKC", line.strip()))
+            if found:
+                # the value as written (full-width characters kept), after the first colon
+                value = re.split(r"[:：]", line.strip(), maxsplit=1)[1].strip()
+                fields.setdefault(found.group(1), value)
+        return fields
+
+    @property
+    def company_address(self) -> str | None:
+        return next((v for k, v in self.contact_fields.items() if "住所" in k or "所在地" in k), None)
+
+    @property
+    def representative(self) -> str | None:
+        return next((v for k, v in self.contact_fields.items() if "代表" in k), None)
 
     @property
     def company_name(self) -> str | None:
@@ -175,8 +230,9 @@ class Policy:
             units.extend(_article_clauses(article))
         if self.trailer_text is not None:
             label = "制定日・改定日"
-            units.append(Clause(TRAILER_ID, label, "trailer", None, None, None, None,
-                                self.trailer_text, f"本ポリシーの{label}\n{self.trailer_text}", self.trailer_line or 0))
+            context = f"本ポリシーの{label}\n{self.trailer_text}"
+            units.append(Clause(TRAILER_ID, label, "trailer", None, None, None, None, self.trailer_text, context,
+                                self.trailer_line or 0, _views(context, "", self.trailer_text)))
         return units
 
 
@@ -201,17 +257,41 @@ def _article_clauses(article: Article) -> list[Clause]:
         if article.single_paragraph:
             unit_id, label, kind, number = str(article.number), head, "article", None
         else:
-            unit_id, label, kind = f"{article.number}-{paragraph.number}", f"{head}第{paragraph.number}項", "paragraph"
-            number = paragraph.number
-        lead_view = (f"{title}\n{paragraph.text}".strip(),) if paragraph.items and paragraph.text else ()
-        units.append(Clause(unit_id, label, kind, article.number, number, None, article.title, text,
-                            f"{title}\n{text}".strip(), paragraph.line if number else article.line, lead_view))
+            unit_id, kind, number = f"{article.number}-{paragraph.number}", "paragraph", paragraph.number
+            if paragraph.block:  # cited by its own heading: 第10条（お問い合わせ）【お問合せ窓口】
+                label = f"{head}{paragraph.text.splitlines()[0]}"
+            elif article.numbers_paragraphs:
+                label = f"{head}第{paragraph.number}項"
+            else:
+                label = head
+        lead_view = f"{title}\n{paragraph.text}".strip() if paragraph.items and paragraph.text else None
+        context = f"{title}\n{text}".strip()
+        units.append(Clause(unit_id, label, kind, article.number, number, None, article.title, text, context,
+                            paragraph.line if number else article.line, _views(context, title, text, lead_view)))
         for item in paragraph.items:
+            context = f"{title}\n{paragraph.text}\n{item.text}".strip()
             units.append(Clause(
                 f"{article.number}-{paragraph.number}-{item.number}", f"{label}第{item.number}号", "item",
-                article.number, paragraph.number, item.number, article.title, item.text,
-                f"{title}\n{paragraph.text}\n{item.text}".strip(), item.line))
+                article.number, paragraph.number, item.number, article.title, item.text, context, item.line,
+                _views(context, title, item.text), lead=first_sentence(paragraph.text) or None))
     return units
+
+
+def _views(context: str, title: str, own: str, lead: str | None = None) -> tuple[str, ...]:
+    """The unit's further dense views (see Clause), without repeats of its context or each other."""
+    candidates = [lead, own, f"{title}\n{first_sentence(own)}".strip()]
+    views: list[str] = []
+    for view in candidates:
+        if view and view != context and view not in views:
+            views.append(view)
+    return tuple(views)
+
+
+def first_sentence(text: str) -> str:
+    """The text up to its first 。 (verbatim), or the whole first line."""
+    line = text.split("\n", 1)[0]
+    end = line.find("。")
+    return line[:end + 1] if end >= 0 else line
 
 
 def _to_int(numeral: str) -> int:
@@ -250,13 +330,11 @@ def parse(text: str, path: str | None = None) -> Policy:
         if not stripped:
             continue  # blank lines carry no structure (page-break artefacts included)
         norm = unicodedata.normalize("NFKC", stripped)
-        heading = _HEADING.match(norm)
-        if trailer_line is not None and not heading:
+        if is_date_line(norm):  # the 制定/改定 dates are the trailer wherever they stand
+            trailer_line = trailer_line or lineno
             trailer.append(stripped)
             continue
-        if heading and trailer_line is not None:
-            raise PolicyParseError(
-                "an article heading follows the date block (制定/改定); the dates must come last", lineno, path)
+        heading = _HEADING.match(norm)
         if heading:
             number = _to_int(heading.group(1))
             if number in seen:
@@ -278,10 +356,6 @@ def parse(text: str, path: str | None = None) -> Policy:
         if _HEADING_LIKE.match(norm):
             raise PolicyParseError(f"this looks like an article heading but is not one: {stripped[:30]!r} "
                                    "(expected e.g. 第3条 （利用目的）)", lineno, path)
-        if _TRAILER_LINE.match(norm) and _DATE.search(norm) and articles:
-            trailer_line = lineno
-            trailer.append(stripped)
-            continue
         if not articles:
             leading.append((lineno, raw))
             continue
@@ -304,6 +378,11 @@ def parse(text: str, path: str | None = None) -> Policy:
     )
 
 
+def is_date_line(norm: str) -> bool:
+    """A line of the closing date block (NFKC form): one date and what happened on it."""
+    return bool(_TRAILER_LINE.match(norm)) and bool(re.search(_DATE_EVENT, norm))
+
+
 def _title_verbatim(heading_line: str) -> str:
     """The title between the brackets, as written (brackets of either width)."""
     found = re.search(r"[（(]\s*(.+?)\s*[）)]\s*$", heading_line)
@@ -312,7 +391,27 @@ def _title_verbatim(heading_line: str) -> str:
 
 def _add_body_line(article: Article, lineno: int, raw: str, norm: str, last_item: Item | None,
                    path: str | None) -> Item | None:
-    """Place one body line: new paragraph, new item, or continuation. Returns the open item."""
+    """Place one body line: new paragraph, new item, 【…】 block, or continuation. Returns the open item."""
+    if _BLOCK_HEADING.match(norm):
+        article.paragraphs.append(Paragraph(_next_number(article), raw.strip(), lineno, numbered=False, block=True))
+        return None
+    open_block = article.paragraphs[-1] if article.paragraphs and article.paragraphs[-1].block else None
+    numbered = _PARAGRAPH.match(norm)
+    if numbered:
+        number = int(numbered.group(1))
+        if open_block is not None:
+            raise PolicyParseError(
+                f"paragraph {number}. follows the block {open_block.text.splitlines()[0]} in 第{article.number}条: "
+                "a 【…】 block must come after the article's paragraphs", lineno, path)
+        if article.paragraphs and number != article.paragraphs[-1].number + 1:
+            raise PolicyParseError(
+                f"paragraph {number}. should be {article.paragraphs[-1].number + 1}. in 第{article.number}条",
+                lineno, path)
+        article.paragraphs.append(Paragraph(number, _verbatim_after_marker(raw), lineno, True))
+        return None
+    if open_block is not None:  # every line under a 【…】 heading belongs to its block, verbatim
+        open_block.text = f"{open_block.text}\n{raw.strip()}"
+        return None
     item = _ITEM.match(norm)
     if item:
         if not article.paragraphs:
@@ -325,20 +424,11 @@ def _add_body_line(article: Article, lineno: int, raw: str, norm: str, last_item
         new_item = Item(number, _verbatim_after_marker(raw), lineno)
         paragraph.items.append(new_item)
         return new_item
-    numbered = _PARAGRAPH.match(norm)
-    if numbered:
-        number = int(numbered.group(1))
-        if article.paragraphs and number != article.paragraphs[-1].number + 1:
-            raise PolicyParseError(
-                f"paragraph {number}. should be {article.paragraphs[-1].number + 1}. in 第{article.number}条",
-                lineno, path)
-        article.paragraphs.append(Paragraph(number, _verbatim_after_marker(raw), lineno, True))
-        return None
     indented = raw[:1].isspace()
     unnumbered_article = bool(article.paragraphs) and not article.paragraphs[0].numbered
     if not article.paragraphs or (unnumbered_article and not indented and last_item is None) \
             or (unnumbered_article and not indented and not raw.lstrip().startswith(("-", "・"))):
-        article.paragraphs.append(Paragraph(len(article.paragraphs) + 1, raw.strip(), lineno, numbered=False))
+        article.paragraphs.append(Paragraph(_next_number(article), raw.strip(), lineno, numbered=False))
         return None
     # A wrapped or indented line continues the open unit.
     if last_item is not None:
@@ -347,6 +437,10 @@ def _add_body_line(article: Article, lineno: int, raw: str, norm: str, last_item
     paragraph = article.paragraphs[-1]
     paragraph.text = f"{paragraph.text}\n{raw.strip()}" if paragraph.text else raw.strip()
     return None
+
+
+def _next_number(article: Article) -> int:
+    return article.paragraphs[-1].number + 1 if article.paragraphs else 1
 
 
 def _verbatim_after_marker(raw: str) -> str:

@@ -1,8 +1,8 @@
 """Hybrid retrieval over the clause units: BM25 on lemmas + dense (faiss) + cross-lingual, fused
-by rank and by rescaled score.
+by normalised score.
 
 Returns typed hits plus the signals the confidence decision needs (bot/decide.py):
-how similar the best clauses are, and how much of the question the policy's vocabulary knows.
+how far ahead the best clause is, and how much of the question the policy's vocabulary knows.
 """
 from __future__ import annotations
 
@@ -15,21 +15,16 @@ import numpy as np
 from index.policy import Clause
 from index.tokenize import lemmas
 
-RRF_K = 20  # reciprocal-rank fusion constant; tuned on the question sets (README "How answering works")
 # A word the policy never uses is bridged to the policy term nearest to it in the cross-lingual
 # encoder's space (English words, and Japanese ones like 支払い → 決済) when their cosine
 # reaches this; up to MAX_BRIDGED_PER_WORD terms per word.
 BRIDGE_MIN_SIMILARITY = 0.7
 MAX_BRIDGED_PER_WORD = 3
-# Weights of the (dense, cross-lingual, lexical) rankings in the fusion, per question language:
-# Japanese: the three rankings weigh alike; English: the cross-lingual encoder leads, BM25 on the
-# bridged terms helps, and e5 (weak across languages) only adds noise there.
-FUSION_WEIGHTS = {"ja": (1.0, 1.0, 1.0), "en": (0.0, 1.0, 0.5)}
-# The fused score mixes two readings of those rankings: reciprocal-rank fusion (robust to any one
-# retriever's scale) and evidence — each retriever's score rescaled to [0, 1] over the units, so
-# that how far ahead a clause is counts (a BM25 score twice the runner-up's, not just "first").
-# This share of evidence was chosen on both question files (README "How answering works").
-EVIDENCE_SHARE = 0.6
+# Weights of the (dense, cross-lingual, lexical) rankings in the fusion, per question language.
+# Japanese: the three weigh alike. English: the cross-lingual encoder leads; e5 (multilingual,
+# but weak across languages) helps at half weight, BM25 on the bridged terms at a quarter. Chosen on the
+# dev questions plus eval/questions-train.jsonl (README "How answering works").
+FUSION_WEIGHTS = {"ja": (1.0, 1.0, 1.0), "en": (0.5, 1.0, 0.25)}
 _REFERENCE = re.compile(r"第\s*(\d+)\s*条")
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 # Generic English function words (not tuned to any question): they carry no policy content.
@@ -52,16 +47,20 @@ class PolicyFacts:
     revision: str | None  # ISO date of the latest 制定/改定 date
     dates: tuple[str, ...]
     policy_sha256: str
+    company_address: str | None = None
+    representative: str | None = None
 
 
 @dataclass(frozen=True)
 class Hit:
     clause: Clause
-    score: float  # fused score (rank fusion mixed with evidence), comparable only within one result
-    dense: float  # cosine of the sentence-transformers model
+    # Fused score: each retriever's scores standardised over the units (z-scores), weighted by
+    # language and summed (shared/RETRIEVAL-NOTES.md: fusing scores beats fusing ranks here). It
+    # says how far a clause stands out from the rest, so it also compares across questions.
+    score: float
+    dense: float  # cosine of the sentence-transformers model (best view)
     aux: float  # cosine of the cross-lingual encoder (0 when absent)
     lexical: float  # BM25 score
-    evidence: float  # the three scores rescaled over all units and weighted as in the fusion, in [0, 1]
 
 
 @dataclass(frozen=True)
@@ -103,15 +102,23 @@ class Searcher:
     def clause(self, clause_id: str) -> Clause:
         return self._by_id[clause_id]
 
-    def refers_to(self, clause_id: str, target_id: str) -> bool:
-        """True when the clause, or a paragraph of the same article, cites article `target_id` (第10条)."""
-        clause = self._by_id[clause_id]
-        if not target_id.isdigit():
+    def sends_to_contact(self, clause_id: str) -> bool:
+        """True when the clause sends its reader to the contact window: it belongs to the article
+        that holds the window (第10条), or its article cites that article (第8条 「第10条に定める
+        お問い合わせ窓口までご連絡ください」)."""
+        if self.contact_clause_id is None:
             return False
-        siblings = [c for c in self.clauses if c.article is not None and c.article == clause.article]
-        return any(m == target_id for c in siblings for m in _REFERENCE.findall(c.text))
+        clause = self._by_id[clause_id]
+        target = self._by_id[self.contact_clause_id].article
+        if clause.article is None or target is None:
+            return clause_id == self.contact_clause_id
+        if clause.article == target:
+            return True
+        siblings = [c for c in self.clauses if c.article == clause.article]
+        return any(int(m) == target for c in siblings for m in _REFERENCE.findall(c.text))
 
     def _find_contact_clause(self) -> str | None:
+        """The unit that holds the contact address (the 【お問合せ窓口】 block of 第10条)."""
         email = self.facts.contact_email
         if not email:
             return None
@@ -135,21 +142,17 @@ class Searcher:
         dense = self._dense_views(self._r.dense_index, self.embedder.encode_queries(views))
         aux = (self._dense_views(self._r.aux_index, self.aux_encoder.encode(views))
                if self.aux_encoder is not None and self._r.aux_index is not None else np.zeros(n, np.float32))
-        weights = fusion_weights(lang)
-        rank_fused = np.zeros(n)
-        for scores, weight in zip((dense, aux, lexical), weights):
-            if scores.any():
-                rank_fused += weight / (RRF_K + 1 + _ranks(scores))
-        support = evidence(dense, aux, lexical, lang)
-        fused = EVIDENCE_SHARE * support + (1 - EVIDENCE_SHARE) * _rescaled(rank_fused)
+        fused = fuse(dense, aux, lexical, lang)
         order = np.argsort(-fused, kind="stable")
-        hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]),
-                         float(support[i])) for i in order)
+        hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]))
+                     for i in order)
         asked = list(dict.fromkeys(words if lang == "en" else terms))
         return SearchResult(text, lang, hits, {
             "dense_max": float(dense.max()) if dense.size else 0.0,
             "aux_max": float(aux.max()) if aux.size else 0.0,
             "lex_max": float(lexical.max()) if lexical.size else 0.0,
+            "fused_max": hits[0].score if hits else 0.0,
+            "fused_gap": hits[0].score - hits[1].score if len(hits) > 1 else 0.0,
             **self._vocabulary_fit(asked, bridges, closeness),
             "english": 1.0 if lang == "en" else 0.0,  # English questions reach fewer words: calibrate apart
             "known_terms": list(dict.fromkeys(known)),
@@ -235,21 +238,16 @@ def fusion_weights(lang: str) -> tuple[float, float, float]:
     return FUSION_WEIGHTS.get(lang, FUSION_WEIGHTS["ja"])
 
 
-def evidence(dense: np.ndarray, aux: np.ndarray, lexical: np.ndarray, lang: str) -> np.ndarray:
-    """Per unit: the dense, cross-lingual and BM25 scores, each rescaled to [0, 1] over all units,
-    averaged with the fusion weights of the question's language."""
+def fuse(dense: np.ndarray, aux: np.ndarray, lexical: np.ndarray, lang: str) -> np.ndarray:
+    """Per unit: the weighted sum of each retriever's z-scores over the units (a retriever that
+    scored nothing, such as BM25 with no known word, adds nothing)."""
     weights = fusion_weights(lang)
-    total = sum(w * _rescaled(np.asarray(s, dtype=np.float64)) for s, w in zip((dense, aux, lexical), weights))
-    return total / sum(weights)
+    total = np.zeros(len(dense), np.float64)
+    for scores, weight in zip((dense, aux, lexical), weights):
+        total += weight * _standardised(np.asarray(scores, dtype=np.float64))
+    return total
 
 
-def _rescaled(values: np.ndarray) -> np.ndarray:
-    low, high = float(values.min()), float(values.max())
-    return (values - low) / max(high - low, 1e-9)
-
-
-def _ranks(scores: np.ndarray) -> np.ndarray:
-    order = np.argsort(-scores, kind="stable")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(len(scores))
-    return ranks
+def _standardised(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)

@@ -36,7 +36,7 @@ from index.policy import Clause, Policy
 from index.search import PolicyFacts, Retrievers, Searcher
 from index.tokenize import lemmas
 
-SCHEMA_VERSION = 2  # 2: the dense indexes hold a row per clause view (Clause.views), not per clause
+SCHEMA_VERSION = 3  # 3: clause leads, views of own text and title + first sentence, contact block, z-score fusion
 KEEP_GENERATIONS = 2
 
 
@@ -219,6 +219,8 @@ def _facts_json(parsed: Policy) -> dict:
         "company_name": parsed.company_name,
         "revision": parsed.revision_date.isoformat() if parsed.revision_date else None,
         "dates": [d.isoformat() for d in parsed.dates],
+        "company_address": parsed.company_address,
+        "representative": parsed.representative,
     }
 
 
@@ -293,4 +295,5 @@ def load_searcher(index_dir: Path, model: str | None = None, *, embedder: Embedd
     return Searcher(clauses, retrievers, embedder, aux_encoder if use_aux else None, PolicyFacts(
         contact_email=facts.get("contact_email"), company_name=facts.get("company_name"),
         revision=facts.get("revision"), dates=tuple(facts.get("dates") or ()),
-        policy_sha256=manifest["policy_sha256"]), manifest)
+        policy_sha256=manifest["policy_sha256"], company_address=facts.get("company_address"),
+        representative=facts.get("representative")), manifest)

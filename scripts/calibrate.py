@@ -1,10 +1,12 @@
 """Fit the answer/escalate model of bot/decide.py on a question file.
 
-    python scripts/calibrate.py ../shared/eval/questions-dev.jsonl eval/questions-heldout.jsonl [--index var/index]
+    python scripts/calibrate.py ../shared/eval/questions-dev.jsonl eval/questions-train.jsonl [--index var/index]
 
-Logistic regression (L2, C=0.5, balanced classes) on standardized retrieval signals; label =
+Logistic regression (L2, C=0.3, balanced classes) on standardized retrieval signals; label =
 "the policy covers this question" (escalate == false). Prints the constants to paste into
-bot/decide.py. Only generic signals go in: nothing about particular questions.
+bot/decide.py and the leave-one-out error rates (the honest estimate). Only generic signals go
+in: nothing about particular questions. Never fit on eval/questions-heldout.jsonl: it is what
+the README reports as held out.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("questions", type=Path, nargs="+", help="one or more question files (pooled)")
     parser.add_argument("--index", type=Path, default=Path("var/index"))
-    parser.add_argument("-C", type=float, default=0.5)
+    parser.add_argument("-C", type=float, default=0.3)
+    parser.add_argument("--threshold", type=float, default=0.5)
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
 
@@ -46,6 +49,16 @@ def main() -> int:
     for row, p, feats in zip(rows, proba, x):
         flag = "" if (p >= 0.5) == (not row["escalate"]) else "  <-- wrong side"
         print(f"{row['id']:5} p={p:.2f} {dict(zip(FEATURES, np.round(feats, 3)))}{flag}", file=sys.stderr)
+    y_arr = np.asarray(y)
+    loo = np.zeros(len(y_arr))
+    for i in range(len(y_arr)):  # leave-one-out: each question scored by a model fitted without it
+        keep = np.arange(len(y_arr)) != i
+        m, s = x_arr[keep].mean(axis=0), x_arr[keep].std(axis=0) + 1e-6
+        fold = LogisticRegression(C=args.C, class_weight="balanced").fit((x_arr[keep] - m) / s, y_arr[keep])
+        loo[i] = fold.predict_proba(((x_arr[i] - m) / s)[None])[0, 1]
+    escalated = loo < args.threshold
+    print(f"leave-one-out at {args.threshold}: in-scope escalated {escalated[y_arr == 1].mean():.3f}, "
+          f"out-of-scope escalated {escalated[y_arr == 0].mean():.3f}", file=sys.stderr)
     r = lambda values: "(" + ", ".join(f"{v:.4f}" for v in values) + ")"  # noqa: E731
     print(f"MEANS = {r(means)}\nSCALES = {r(scales)}\nWEIGHTS = {r(model.coef_[0])}\nBIAS = {model.intercept_[0]:.4f}")
     return 0
