@@ -81,11 +81,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     report = store.build(settings.policy_path, settings.index_dir, settings.model, force=args.force,
                          progress=bar)
     if report.skipped:
-        print(f"index is up to date ({report.clause_count} clauses, model {report.model}); "
-              "nothing to do (use --force to rebuild)")
+        print(f"index is up to date ({report.clause_count} clauses, model {report.model}) at "
+              f"{_revision_text(report)}; nothing to do (use --force to rebuild)")
         return 0
-    print(f"built {report.clause_count} clauses with {report.model} in {report.seconds:.1f}s → "
-          f"{settings.index_dir}/{report.generation}")
+    print(f"built {report.clause_count} clauses with {report.model} in {report.seconds:.1f}s "
+          f"({_revision_text(report)}) → {settings.index_dir}/{report.generation}")
     if report.previous:
         print("previous generation kept: `policybot build --rollback` restores it")
     from bot.announce import announce_build
@@ -93,6 +93,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     if announce_build(settings, report):
         print("announced the changes in the Slack channel set by POLICYBOT_ANNOUNCE_CHANNEL")
     return 0
+
+
+def _revision_text(report) -> str:
+    """「revision 2026-06-03 改定」: the revision answers will quote. The earliest date of the
+    trailer is the enactment (制定); any later one is a revision (改定)."""
+    if not report.revision:
+        return "revision unknown: no 制定/改定 date at the end of the policy"
+    event = "改定" if len(report.dates) > 1 else "制定"
+    return f"revision {report.revision} {event}"
 
 
 def _progress_bar(enabled: bool):

@@ -102,11 +102,24 @@ def select_citations(hits: tuple[Hit, ...], limit: int = MAX_CITATIONS, gap: flo
     return tuple(chosen)
 
 
+def ranking(hits: tuple[Hit, ...], depth: int = 5) -> list[str]:
+    """The retrieval ranking as distinct passages (a clause inside or around one ranked higher is
+    skipped): what recall@k measures, whatever the citation cut-off shows."""
+    ranked: list[str] = []
+    for hit in hits:
+        if len(ranked) == depth:
+            break
+        if not any(_overlaps(hit.clause.id, other) for other in ranked):
+            ranked.append(hit.clause.id)
+    return ranked
+
+
 def decide(result: SearchResult) -> Decision:
     p = confidence(result.signals)
     hits = select_citations(result.hits)
     signals = dict(result.signals)
     signals["nearest"] = [h.clause.id for h in hits]
+    signals["ranking"] = ranking(result.hits)
     answered = p >= THRESHOLD and bool(hits)
     near_miss = not answered and p >= RELATED_MIN_CONFIDENCE
     related = tuple(h for h in result.hits if h.clause.kind != "trailer")[:MAX_RELATED] if near_miss else ()

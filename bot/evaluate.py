@@ -29,24 +29,28 @@ def hits_gold(clause_id: str, gold: list[str]) -> bool:
 
 
 def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
-    """Ranking metrics use the retrieval ranking (also for escalated in-scope questions, so a
-    wrong escalation is counted once, under in_scope_escalated, not again as a miss)."""
+    """recall@k and MRR measure the retrieval ranking (distinct passages, also for escalated
+    in-scope questions, so a wrong escalation is counted once, under in_scope_escalated, not
+    again as a miss). What an answer shows is measured apart: `cited_recall` (answered in-scope
+    questions whose citations include a gold clause) and `citations_in_gold` (their precision)."""
     rows = []
     for q in questions:
         result = answerer.answer(q["q"])
-        ranked = [c.id for c in result.citations] if not result.escalated else list(result.signals.get("nearest", []))
+        ranked = list(result.signals.get("ranking") or result.signals.get("nearest") or [])
+        cited = [c.id for c in result.citations]
         first = next((i for i, cid in enumerate(ranked) if hits_gold(cid, q["gold"])), None)
         rows.append({
             "id": q["id"], "kind": q.get("kind"), "lang": q.get("lang"), "q": q["q"], "gold": q["gold"],
             "escalate": bool(q["escalate"]), "want_contact": bool(q.get("contact")),
-            "status": result.status, "ranked": ranked, "first_hit": first,
+            "status": result.status, "ranked": ranked, "cited": cited, "first_hit": first,
             "contact": result.contact is not None, "confidence": round(result.confidence, 3),
         })
     inscope = [r for r in rows if not r["escalate"]]
     oos = [r for r in rows if r["escalate"]]
     english = [r for r in inscope if r["lang"] == "en"]
+    pasted = [r for r in inscope if r["kind"] == "pasted"]
     answered = [r for r in inscope if r["status"] == "answered"]
-    cited = sum(len(r["ranked"]) for r in answered)
+    cited = sum(len(r["cited"]) for r in answered)
 
     def recall(rs: list[dict], k: int) -> float:
         return _ratio(sum(r["first_hit"] is not None and r["first_hit"] < k for r in rs), len(rs))
@@ -58,6 +62,7 @@ def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
         "recall@3": recall(inscope, 3),
         "mrr": _ratio(sum(1 / (r["first_hit"] + 1) for r in inscope if r["first_hit"] is not None), len(inscope)),
         "english_recall@3": recall(english, 3),
+        "pasted_recall@3": recall(pasted, 3),
         "out_of_scope_escalated": _ratio(sum(r["status"] == "escalated" for r in oos), len(oos)),
         "in_scope_escalated": _ratio(sum(r["status"] == "escalated" for r in inscope), len(inscope)),
         "contact_set_when_expected": _ratio(sum(r["contact"] for r in rows if r["want_contact"]),
@@ -65,7 +70,9 @@ def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
         # How many clauses an answer quotes, and the share of them in gold (a lower bound on
         # precision: gold lists name the clauses that answer, not every one that is relevant).
         "citations_per_answer": _ratio(cited, len(answered)),
-        "citations_in_gold": _ratio(sum(hits_gold(cid, r["gold"]) for r in answered for cid in r["ranked"]), cited),
+        "citations_in_gold": _ratio(sum(hits_gold(cid, r["gold"]) for r in answered for cid in r["cited"]), cited),
+        "cited_recall": _ratio(sum(any(hits_gold(cid, r["gold"]) for cid in r["cited"]) for r in answered),
+                               len(answered)),
         "rows": rows,
     }
 
@@ -78,12 +85,14 @@ def format_report(report: dict, verbose: bool = False) -> str:
     lines = [
         f"questions           {report['questions']} ({report['in_scope']} in scope)",
         f"recall@1            {report['recall@1']:.3f}",
-        f"recall@3            {report['recall@3']:.3f}   (English {report['english_recall@3']:.3f})",
+        f"recall@3            {report['recall@3']:.3f}   (English {report['english_recall@3']:.3f}, "
+        f"pasted {report['pasted_recall@3']:.3f})",
         f"MRR                 {report['mrr']:.3f}",
         f"out-of-scope escalated {report['out_of_scope_escalated']:.3f}",
         f"in-scope escalated  {report['in_scope_escalated']:.3f}",
         f"contact when expected {report['contact_set_when_expected']:.3f}",
-        f"citations per answer {report['citations_per_answer']:.2f}   ({report['citations_in_gold']:.0%} in gold)",
+        f"citations per answer {report['citations_per_answer']:.2f}   ({report['citations_in_gold']:.0%} in gold; "
+        f"{report['cited_recall']:.0%} of answers cite a gold clause)",
     ]
     if "seconds" in report:
         lines.append(f"time                {report['seconds']:.1f}s")
@@ -92,6 +101,6 @@ def format_report(report: dict, verbose: bool = False) -> str:
             or (r["want_contact"] and not r["contact"])
         if verbose or wrong:
             mark = "MISS" if wrong else "ok  "
-            lines.append(f"{mark} {r['id']:5} {r['status']:9} conf={r['confidence']:.2f} top={r['ranked'][:3]} "
+            lines.append(f"{mark} {r['id']:5} {r['status']:9} conf={r['confidence']:.2f} top={r['ranked'][:3]} cited={r['cited']} "
                          f"gold={r['gold']} {r['q'][:40]}")
     return "\n".join(lines)

@@ -281,7 +281,7 @@ def _revision_warnings(old: Side, new: Side, changes: tuple[Change, ...]) -> lis
     body_changed = any(c.unit != "trailer" for c in changes)
     if body_changed and new.revision and new.revision == old.revision:
         warnings.append(f"the text changed but the revision date did not (still {new.revision}): "
-                        "add a line 改定日：YYYY年M月D日 at the end of the policy")
+                        "add a line YYYY年M月D日 改定 after the dates at the end of the policy")
     if old.revision and new.revision and new.revision < old.revision:
         warnings.append(f"the revision date goes backwards ({old.revision} → {new.revision}): "
                         "are OLD and NEW the right way round?")

@@ -266,8 +266,9 @@ def _article_clauses(article: Article) -> list[Clause]:
                 label = head
         lead_view = f"{title}\n{paragraph.text}".strip() if paragraph.items and paragraph.text else None
         context = f"{title}\n{text}".strip()
+        views = _views(context, title, text, lead_view) + (_block_views(title, paragraph.text) if paragraph.block else ())
         units.append(Clause(unit_id, label, kind, article.number, number, None, article.title, text, context,
-                            paragraph.line if number else article.line, _views(context, title, text, lead_view)))
+                            paragraph.line if number else article.line, views))
         for item in paragraph.items:
             context = f"{title}\n{paragraph.text}\n{item.text}".strip()
             units.append(Clause(
@@ -275,6 +276,13 @@ def _article_clauses(article: Article) -> list[Clause]:
                 article.number, paragraph.number, item.number, article.title, item.text, context, item.line,
                 _views(context, title, item.text), lead=first_sentence(paragraph.text) or None))
     return units
+
+
+def _block_views(title: str, block: str) -> tuple[str, ...]:
+    """A 【…】 block lists facts line by line (住所：…, 代表者：…, a label line and its value): each
+    pair of neighbouring lines is a view, so 「代表者は誰？」 meets its line, not the whole list."""
+    lines = block.splitlines()[1:]
+    return tuple(f"{title}\n" + "\n".join(lines[i:i + 2]) for i in range(max(0, len(lines) - 1)))
 
 
 def _views(context: str, title: str, own: str, lead: str | None = None) -> tuple[str, ...]:

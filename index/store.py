@@ -54,6 +54,10 @@ class BuildReport:
     skipped: bool  # True when the index was already up to date
     previous: str | None
     previous_policy_text: str | None
+    # The revision the index quotes (ISO date, the trailer's latest date) and all the trailer's
+    # dates, oldest first: `policybot build` names the revision answers will cite.
+    revision: str | None = None
+    dates: tuple[str, ...] = ()
 
 
 Progress = Callable[[str, int, int], None]
@@ -112,9 +116,11 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
     parsed = policy_mod.load(policy_path)
     index_dir.mkdir(parents=True, exist_ok=True)
     live = current_generation(index_dir)
+    facts = _facts_json(parsed)
+    revision, dates = facts["revision"], tuple(facts["dates"])
     if not force and is_up_to_date(index_dir, parsed.sha256, model, aux):
         return BuildReport(index_dir, live.name, len(parsed.clauses()), model, time.perf_counter() - started,
-                           True, live.name, None)
+                           True, live.name, None, revision, dates)
     previous_text = built_policy_text(index_dir)
 
     step = progress or (lambda label, done, total: None)
@@ -155,7 +161,7 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
             "clause_count": len(clauses),
             "dense_rows": len(texts),
             "vocab_size": len(vocab_terms),
-            "facts": _facts_json(parsed),
+            "facts": facts,
             "versions": _versions(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -166,7 +172,7 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
     _switch(index_dir, name, previous=live.name if live else None)
     step("done", 4, 4)
     return BuildReport(index_dir, name, len(clauses), model, time.perf_counter() - started, False,
-                       live.name if live else None, previous_text)
+                       live.name if live else None, previous_text, revision, dates)
 
 
 def rollback(index_dir: Path) -> str:

@@ -25,11 +25,12 @@ from bot.answer import Answer, Citation, Contact
 
 CONTACT = "info@sokonara.co.jp"
 PERMALINK = "https://sokonara.slack.com/archives/C0123/p1732500000000100"
-RIGHTS = Citation("8-1", "第8条（開示等の請求）第1項", 8, 1, None, "開示等の請求",
-                  "本人は、当社に対し、当社の保有する自己の個人データの利用目的の通知、開示、訂正…を請求することができます。", 0.9)
-WINDOW = Citation("10", "第10条（お問い合わせ窓口）", 10, None, None, "お問い合わせ窓口",
-                  "本ポリシーに関するお問い合わせ…\nメールアドレス：info@sokonara.co.jp", 0.0)
-
+RIGHTS = Citation("8", "第8条（個人情報に関する利用者の開示・訂正等の権利）", 8, None, None,
+                  "個人情報に関する利用者の開示・訂正等の権利",
+                  "当社サービスにおける個人情報の開示・訂正・削除・利用停止又は第三者提供記録の開示等の措置については、"
+                  "第10条に定めるお問い合わせ窓口までご連絡ください。…", 0.9)
+WINDOW = Citation("10-2", "第10条（お問い合わせ）【お問合せ窓口】", 10, 2, None, "お問い合わせ",
+                  "【お問合せ窓口】\nメールアドレス：info@sokonara.co.jp", 0.0)
 
 def make_answer(question="自分の個人データの開示を請求したいです", *, lang="ja", status="answered",
                 citations=(RIGHTS, WINDOW), email_=CONTACT, signals=None) -> Answer:

@@ -48,13 +48,16 @@ def test_contact_change_shows_old_and_new_address_with_struck_and_bold_text():
     assert blocks[0]["type"] == "header"
     assert "*お問い合わせ窓口* info@sokonara.co.jp → privacy@sokonara.co.jp" in blocks[1]["text"]["text"]
     assert "info" in styled_runs(blocks, "strike") and "privacy" in styled_runs(blocks, "bold")
-    assert "変更: 第10条（お問い合わせ窓口）\n" in styled_runs(blocks, "bold")
+    # the postal address is in the same contact block: its old and new parts are shown too
+    assert "中央区天神" in styled_runs(blocks, "strike") and "博多区博多駅前" in styled_runs(blocks, "bold")
+    assert "変更: 第10条（お問い合わせ）【お問合せ窓口】\n" in styled_runs(blocks, "bold")
 
 
 def test_renumbered_items_are_listed_as_moves_not_deletions():
     _, blocks = announcement(diff_to("inserted_item.txt"))
     body = texts(blocks)
     assert "追加: 第3条（利用目的）第1項第8号" in body
+    assert "第3条（利用目的）第1項第8号 → 第3条（利用目的）第1項第9号" in body
     assert "第3条（利用目的）第1項第9号 → 第3条（利用目的）第1項第10号" in body
     assert "削除" not in body
 
@@ -63,19 +66,24 @@ def test_long_unchanged_text_is_trimmed_around_the_edit():
     _, blocks = announcement(diff_to("changed_clause.txt"))
     clause = next(b for b in blocks if "第3条（利用目的）第2項" in texts([b]))
     runs = [e["text"] for e in clause["elements"][0]["elements"]]
-    assert "相当の" in runs
-    assert any(r.endswith("…") or r.startswith("…") for r in runs)
-    assert "変更後の利用目的を本人に通知し、又は公表します。" not in "".join(runs)  # far from the edit
+    assert "相当の" in runs and "限り" in runs
+    # after the last edit (「…範囲内に限り」) only the next characters are kept, then 「…」
+    after_edit = load(FIXTURES / "changed_clause.txt").clauses()
+    after_edit = next(c.text for c in after_edit if c.id == "3-2").split("範囲内に限り", 1)[1]
+    assert runs[-1].endswith("…") and after_edit.startswith(runs[-1][:-1]) and len(runs[-1]) < len(after_edit)
+    assert "その他の方法により公表します。" not in "".join(runs)  # the end of 第2項, far from the edit
 
 
 def test_a_large_revision_stays_within_slacks_block_limit():
     text = BASE.read_text(encoding="utf-8")
     for n in range(1, 11):
         text = text.replace(f"- ({n}) ", f"- ({n}) 改定後の")
-    _, blocks = announcement(diff_policies(load(BASE), parse(text)))
+    diff = diff_policies(load(BASE), parse(text))
+    assert len(diff.changes) > MAX_DETAILED  # the items of 第3条第1項 and 第4条第2項, all reworded
+    _, blocks = announcement(diff)
     assert len(blocks) <= 50
     assert len([b for b in blocks if b["type"] == "rich_text"]) == MAX_DETAILED
-    assert "ほか" in blocks[-1]["elements"][0]["text"]
+    assert blocks[-1]["elements"][0]["text"].startswith(f"ほか {len(diff.changes) - MAX_DETAILED}件の変更があります。")
 
 
 # --- posting to a local stand-in for Slack -----------------------------------------------------

@@ -20,14 +20,14 @@ REPO = Path(__file__).resolve().parents[1]
 POLICY = load(REPO / "policy_text" / "privacy_policy.txt")
 CLAUSES = {c.id: c for c in POLICY.clauses()}
 EMAIL = POLICY.contact_email
-CONTACT_ID = "10"
+CONTACT_ID = "10-2"  # the 【お問合せ窓口】 block of 第10条
 
 BILLING = "料金の請求や決済に私の個人情報は使われますか"
 RIGHTS = "自分の個人情報を削除してほしい"
 OUT_OF_SCOPE = "社員食堂のメニューを教えてください"
 ENGLISH = "What happens when the privacy policy is changed?"
 
-CITATION_KEYS = {"id", "label", "article", "paragraph", "item", "title", "text", "score"}
+CITATION_KEYS = {"id", "label", "article", "paragraph", "item", "title", "text", "score", "lead"}
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +63,20 @@ def test_direct_question_cites_the_item_first_verbatim(billing):
     assert first.id == "3-1-4"
     assert first.label == "第3条（利用目的）第1項第4号"
     assert (first.article, first.paragraph, first.item, first.title) == (3, 1, 4, "利用目的")
-    assert first.text == CLAUSES["3-1-4"].text == "利用料金の請求及び決済のため"
+    assert first.text == CLAUSES["3-1-4"].text == "利用料金の請求及び支払決済手続"
+    # the item is shown with its paragraph's lead (柱書): one of the purposes 当社 uses data for
+    assert first.lead == "当社は、当社サービスにおいて取得した個人情報を以下の目的の範囲内で適正に取り扱います。"
+    assert f"（{first.lead}）" in render_text(billing)
     assert billing.company == POLICY.company_name
-    assert billing.revision == POLICY.revision_date.isoformat()
+    assert billing.revision == POLICY.revision_date.isoformat() == "2026-06-03"
+    assert billing.to_json()["revision"] == "2026-06-03" and "2026-06-03 改定版" in render_text(billing)
     assert billing.lead.startswith(POLICY.company_name)
 
 
 @pytest.mark.parametrize("question, first_id", [
     ("個人情報の取扱いを外部の業者に委託していますか", "5"),
-    ("開示の請求に手数料はかかりますか", "8-3"),
+    ("苦情はどこに申し出ればよいですか", "10-1"),
+    ("個人情報を取り扱う事業者はどこですか", CONTACT_ID),
 ])
 def test_questions_find_their_clause_first(answerer, question, first_id):
     result = answerer.answer(question)
@@ -88,6 +93,21 @@ def test_rights_request_cites_article_8_and_brings_the_contact_window(rights):
     assert [c.id for c in rights.citations].count(CONTACT_ID) == 1
     assert rights.contact is not None and rights.contact.email == EMAIL == "info@sokonara.co.jp"
     assert rights.contact.mailto.startswith(f"mailto:{EMAIL}?subject=")
+
+
+@pytest.mark.parametrize("question", ["会社の住所はどこですか", "問い合わせ先のメールアドレスを教えて",
+                                      "ソコナラの所在地を郵便番号から教えてください。"])
+def test_questions_about_the_company_are_answered_from_the_contact_block(answerer, question):
+    result = answerer.answer(question)
+    assert result.status == "answered" and result.citations[0].id == CONTACT_ID
+    assert POLICY.company_address in result.citations[0].text and POLICY.representative in result.citations[0].text
+    assert result.contact is not None  # the block is the contact window itself
+
+
+def test_an_answer_from_the_contact_article_carries_the_window(answerer):
+    result = answerer.answer("苦情はどこに申し出ればよいですか")
+    assert [c.id for c in result.citations] == ["10-1", CONTACT_ID]
+    assert result.contact is not None and result.contact.email == EMAIL
 
 
 def test_polite_deletion_request_is_answered_with_article_8(answerer):
@@ -175,7 +195,7 @@ def test_mailto_is_percent_encoded_and_decodes_to_the_question(rights):
     assert query["subject"] == ["個人情報保護方針に関するお問い合わせ"]
     body = query["body"][0]
     assert RIGHTS in body
-    assert "第8条（開示等の請求）" in body  # the clauses found travel with the question
+    assert "第8条（個人情報に関する利用者の開示・訂正等の権利）" in body  # the clauses found travel with the question
 
 
 def test_mailto_of_a_very_long_question_stays_short(answerer):

@@ -68,7 +68,7 @@ def test_answer_format_lead_then_label_quote_and_context(clauses):
     assert out[0]["text"]["text"] == answer.lead
     # per citation: bold label + verbatim quote, then the revision context line
     first, ctx1, second, ctx2 = out[1:5]
-    assert first["text"]["text"] == "*第3条（利用目的）第1項第4号*\n>利用料金の請求及び決済のため"
+    assert first["text"]["text"] == "*第3条（利用目的）第1項第4号*\n>利用料金の請求及び支払決済手続"
     assert ctx1["type"] == "context" and "2026年6月3日改定" in ctx1["elements"][0]["text"]
     quoted = [line[1:] for line in second["text"]["text"].split("\n")[1:]]
     assert "\n".join(quoted) == clauses["4-1"].text
@@ -80,7 +80,7 @@ def test_answer_format_lead_then_label_quote_and_context(clauses):
 
 
 def test_contact_window_link_and_forward_button_on_rights_answer(clauses):
-    answer = make_answer(clauses, ("8-1", "10"), contact=True)
+    answer = make_answer(clauses, ("8", "10-2"), contact=True)
     out = blocks.answer_blocks(answer, answer_id="id9")
     assert_valid(out)
     texts = "\n".join(all_texts(out))
@@ -194,7 +194,7 @@ def test_overlong_question_echo_is_truncated_visibly(clauses):
 
 
 def test_fallback_text_is_escaped_and_names_the_clauses(clauses):
-    answer = make_answer(clauses, ("3-1-4", "10"), contact=True, lead="A <b> & c")
+    answer = make_answer(clauses, ("3-1-4", "10-2"), contact=True, lead="A <b> & c")
     text = blocks.fallback_text(answer)
     assert text.startswith("A &lt;b&gt; &amp; c")
     assert "第3条（利用目的）第1項第4号" in text and EMAIL in text
@@ -228,11 +228,11 @@ def test_strip_bot_mention_keeps_other_mentions(text, expected):
 
 
 def test_reply_draft_japanese_is_polite_quotes_clauses_and_names_the_window(clauses):
-    answer = make_answer(clauses, ("8-1", "10"), contact=True)
+    answer = make_answer(clauses, ("8", "10-2"), contact=True)
     draft = blocks.reply_draft(answer)
     assert draft.startswith("お問い合わせいただき、誠にありがとうございます。")
     assert "定めております" in draft and "お願い申し上げます" in draft
-    for cid in ("8-1", "10"):
+    for cid in ("8", "10-2"):
         assert clauses[cid].label in draft and clauses[cid].text in draft
     assert f"（{EMAIL}）" in draft
     assert "2026年6月3日改定" in draft
@@ -258,7 +258,7 @@ def test_reply_draft_for_escalation_routes_to_window(clauses):
 
 
 def test_shortcut_message_has_draft_as_one_copyable_block(clauses):
-    answer = make_answer(clauses, ("4-1", "10"), contact=True)
+    answer = make_answer(clauses, ("4-1", "10-2"), contact=True)
     original = "<!channel> 私のデータは第三者に提供されますか？ 090-1234-5678"
     [message] = blocks.shortcut_messages(answer, answer_id="s1", original=original)
     assert_valid(message.blocks)

@@ -140,8 +140,8 @@ def test_ask_json_prints_one_answer_object(cli, capsys):
 def test_ask_words_are_joined_into_one_question_and_rendered_as_text(cli, capsys):
     code, out, _ = run(capsys, "ask", "自分の個人情報を", "削除してほしい")
     assert code == 0
-    assert "■ 第8条（開示等の請求）第1項" in out
-    assert "■ 第10条（お問い合わせ窓口）" in out
+    assert "■ 第8条（個人情報に関する利用者の開示・訂正等の権利）" in out
+    assert "■ 第10条（お問い合わせ）【お問合せ窓口】" in out
     assert "お問い合わせ窓口: info@sokonara.co.jp" in out
     assert "窓口へのメール下書き: mailto:info@sokonara.co.jp?subject=" in out
 

@@ -1,9 +1,10 @@
-"""Quality floors on the shared dev questions and our own held-out set: a retrieval or
+"""Quality floors on the issued policy text: the shared dev questions, our training set (the
+decision was calibrated on dev + train) and our held-out set (never fitted on). A retrieval or
 calibration regression fails here.
 
-Floors sit at or a little below the values `policybot eval` measured when they were set
-(2026-11-25; README "Quality"). Raise them when quality improves; never lower them to let a
-change through without saying why in the commit.
+Each floor sits one question below what `policybot eval` measured when it was set (2026-11-30;
+README "Quality"), so losing one more question fails. Raise them when quality improves; never
+lower them to let a change through without saying why in the commit.
 """
 from __future__ import annotations
 
@@ -14,35 +15,46 @@ import pytest
 from bot.evaluate import evaluate, format_report, load_questions
 
 REPO = Path(__file__).resolve().parents[1]
-DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "questions-dev.jsonl"
-HELDOUT_QUESTIONS = REPO / "eval" / "questions-heldout.jsonl"
+QUESTION_FILES = {
+    "dev": REPO.parent / "shared" / "eval" / "questions-dev.jsonl",
+    "train": REPO / "eval" / "questions-train.jsonl",
+    "heldout": REPO / "eval" / "questions-heldout.jsonl",
+}
 
-# measured: dev R@1 0.941, R@3 0.971, EN R@3 0.857, OOS escalated 1.0, in-scope escalated 0.029,
-# contact 1.0, citations in gold 0.44; held-out R@1 0.593, R@3 0.833, EN R@3 0.824, OOS 0.750,
-# in-scope escalated 0.204, citations in gold 0.40.
+# measured 2026-11-30 (in-scope / out-of-scope questions: dev 34/6, train 48/12, held-out 64/16):
+# dev R@1 0.794 R@3 0.912 EN R@3 0.714 pasted R@3 0.667 OOS escalated 0.833 in-scope escalated 0.0
+#     contact 1.0 citations in gold 0.63, answers citing gold 0.85
+# train R@1 0.479 R@3 0.708 OOS 0.917 in-scope escalated 0.208 contact 0.714
+# held-out R@1 0.562 R@3 0.688 EN R@3 0.579 OOS 0.625 in-scope escalated 0.234 contact 0.7
 AT_LEAST = {
-    ("dev", "recall@1"): 0.94,
-    ("dev", "recall@3"): 0.97,
-    ("dev", "english_recall@3"): 0.85,
-    ("dev", "out_of_scope_escalated"): 1.0,
-    ("dev", "contact_set_when_expected"): 1.0,
-    ("dev", "citations_in_gold"): 0.43,
-    ("heldout", "recall@1"): 0.59,
-    ("heldout", "recall@3"): 0.83,
-    ("heldout", "english_recall@3"): 0.82,
-    ("heldout", "out_of_scope_escalated"): 0.75,
-    ("heldout", "citations_in_gold"): 0.39,
+    ("dev", "recall@1"): 0.76,
+    ("dev", "recall@3"): 0.88,
+    ("dev", "english_recall@3"): 0.57,
+    ("dev", "pasted_recall@3"): 0.33,
+    ("dev", "out_of_scope_escalated"): 0.66,
+    ("dev", "contact_set_when_expected"): 0.83,
+    ("dev", "citations_in_gold"): 0.60,
+    ("dev", "cited_recall"): 0.82,
+    ("train", "recall@1"): 0.45,
+    ("train", "recall@3"): 0.68,
+    ("train", "out_of_scope_escalated"): 0.83,
+    ("heldout", "recall@1"): 0.54,
+    ("heldout", "recall@3"): 0.67,
+    ("heldout", "english_recall@3"): 0.52,
+    ("heldout", "out_of_scope_escalated"): 0.56,
+    ("heldout", "contact_set_when_expected"): 0.6,
 }
 AT_MOST = {
-    ("dev", "in_scope_escalated"): 0.05,  # the issue's target
-    ("heldout", "in_scope_escalated"): 0.21,
+    ("dev", "in_scope_escalated"): 0.03,
+    ("train", "in_scope_escalated"): 0.23,
+    ("heldout", "in_scope_escalated"): 0.25,
 }
 
 
 @pytest.fixture(scope="module")
 def reports(answerer) -> dict[str, dict]:
     out = {}
-    for name, path in (("dev", DEV_QUESTIONS), ("heldout", HELDOUT_QUESTIONS)):
+    for name, path in QUESTION_FILES.items():
         if path.is_file():
             questions = load_questions(path)
             assert questions, f"{path} holds no questions"
@@ -53,7 +65,7 @@ def reports(answerer) -> dict[str, dict]:
 @pytest.fixture()
 def report(reports) -> dict:
     if "dev" not in reports:
-        pytest.skip(f"dev question file not found: {DEV_QUESTIONS} (it lives in the shared checkout)")
+        pytest.skip(f"dev question file not found: {QUESTION_FILES['dev']} (it lives in the shared checkout)")
     return reports["dev"]
 
 

@@ -82,9 +82,9 @@ def test_body_in_japanese_has_everything_the_window_needs():
     assert h.to_addr == CONTACT and h.lang == "ja"
     for expected in ("受付番号: " + h.ref, "自分の個人データの開示を請求したいです", "注文番号は 1234 です",
                      "taro@example.com", "Slack ユーザー 山田 (U0ASKER)", PERMALINK,
-                     "第8条（開示等の請求）第1項", "第10条（お問い合わせ窓口）", "2026-06-03", "株式会社ソコナラ"):
+                     "第8条（個人情報に関する利用者の開示・訂正等の権利）", "第10条（お問い合わせ）【お問合せ窓口】", "2026-06-03", "株式会社ソコナラ"):
         assert expected in body
-    assert h.citation_ids == ("8-1", "10")
+    assert h.citation_ids == ("8", "10-2")
     assert h.subject.startswith(f"[{h.ref}] 個人情報保護方針")
 
 
@@ -113,10 +113,10 @@ def test_pasted_text_is_tidied_but_keeps_its_lines():
 
 
 def test_escalation_lists_the_nearest_clauses_when_a_lookup_is_given():
-    clauses = {"8-1": SimpleNamespace(id="8-1", label="第8条（開示等の請求）第1項", text="本人は…")}
-    answer = make_answer("御社の株価は？", status="escalated", citations=(), signals={"nearest": ["8-1", "gone"]})
+    clauses = {"8": SimpleNamespace(id="8", label="第8条（個人情報に関する利用者の開示・訂正等の権利）", text="本人は…")}
+    answer = make_answer("御社の株価は？", status="escalated", citations=(), signals={"nearest": ["8", "gone"]})
     h = handoff_from_answer(answer, "U1", clause_lookup=clauses.get)
-    assert h.citation_ids == ("8-1",)
+    assert h.citation_ids == ("8",)
     assert "いずれも質問への明確な答えではありません" in h.body
     assert handoff_from_answer(answer, "U1").citations == ()
 
@@ -189,7 +189,7 @@ def test_mailto_carries_subject_question_and_citations():
     query = _query(url)
     assert query["subject"] == h.subject
     assert "自分の個人データの開示を請求したいです" in query["body"]
-    assert "第8条（開示等の請求）第1項" in query["body"] and PERMALINK in query["body"]
+    assert "第8条（個人情報に関する利用者の開示・訂正等の権利）" in query["body"] and PERMALINK in query["body"]
     assert "%0D%0A" in url  # RFC 6068 line breaks
 
 

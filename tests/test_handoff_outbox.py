@@ -61,7 +61,7 @@ def test_enqueue_stores_everything_and_survives_a_restart(tmp_path):
     again = Outbox(db).get(h.ref)  # a new process sees it
     assert again == entry
     assert (again.to_addr, again.subject, again.body) == (CONTACT, h.subject, h.body)
-    assert again.citation_ids == ("8-1", "10") and again.permalink == PERMALINK
+    assert again.citation_ids == ("8", "10-2") and again.permalink == PERMALINK
     assert again.reply_to == "taro@example.com" and again.context == "注文番号 1234"
     assert again.to_handoff() == h
 

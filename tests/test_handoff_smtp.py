@@ -72,7 +72,7 @@ def test_mail_arrives_with_recipient_subject_body_and_utf8():
     assert received["To"] == CONTACT
     assert received.get_content_charset() == "utf-8"
     body = received.get_content()
-    for expected in ("自分の個人データの開示を請求したいです", "第8条（開示等の請求）第1項", PERMALINK, h.ref):
+    for expected in ("自分の個人データの開示を請求したいです", "第8条（個人情報に関する利用者の開示・訂正等の権利）", PERMALINK, h.ref):
         assert expected in body
 
 

@@ -117,8 +117,12 @@ def test_rebuild_hot_swaps_under_concurrent_asks_and_the_contact_follows_the_new
     assert {(email, rev) for after, email, rev in seen if after} == {(NEW_EMAIL, "2026-09-01")}
     result = answerer.answer(RIGHTS_QUESTION)
     assert result.contact.email == NEW_EMAIL
-    window = next(c for c in result.citations if c.id == "10")
-    assert "privacy@sokonara.co.jp" in window.text and "博多駅前二丁目2番2号" in window.text
+    # the rights request cites 第8条, which sends the reader to the contact block of 第10条: quoted
+    # from the new text, with the new e-mail and the new postal address
+    window = next(c for c in result.citations if c.id == "10-2")
+    assert window.label == "第10条（お問い合わせ）【お問合せ窓口】"
+    assert "メールアドレス：privacy@sokonara.co.jp" in window.text
+    assert "住所：〒812-0011 福岡市博多区博多駅前2丁目2番2号博多駅前ビル" in window.text
 
 
 def test_a_request_in_flight_keeps_the_searcher_it_started_with(two_generations, tmp_path, embedder, aux_encoder):
@@ -128,10 +132,11 @@ def test_a_request_in_flight_keeps_the_searcher_it_started_with(two_generations,
     store.rollback(index_dir)
     assert holder.check() is True
     assert holder.get() is not in_flight
-    # The old searcher is still whole: the in-flight request can finish with it.
-    assert in_flight.clause("3-1-11").text == "前各号に付随する目的のため"
+    # The old searcher is still whole: the in-flight request can finish with it. 第3条第1項第10号
+    # exists only in inserted_item.txt (base.txt has nine items).
+    assert in_flight.clause("3-1-10").text == "本サービスを利用する企業に対する、利用規約に同意した利用者情報の提供"
     assert in_flight.search("利用料金の請求").hits
-    assert "3-1-11" not in {c.id for c in holder.get().clauses}
+    assert "3-1-10" not in {c.id for c in holder.get().clauses}
 
 
 def test_unchanged_index_is_not_reloaded(base_template, tmp_path, embedder, aux_encoder):
@@ -188,7 +193,7 @@ def test_broken_policy_stops_the_build_and_the_old_index_keeps_serving(base_temp
     manifest = store.read_manifest(index_dir)
     with pytest.raises(PolicyParseError) as err:
         build(FIXTURES / "broken_duplicate_article.txt", index_dir, embedder, aux_encoder)
-    assert err.value.line == 37
+    assert err.value.line == 36  # 「第5条 （共同利用）」: 第6条's heading renumbered 第5条
     assert store.read_manifest(index_dir) == manifest
     assert holder.check() is False
     assert Answerer(holder).answer(RIGHTS_QUESTION).contact.email == OLD_EMAIL
@@ -202,7 +207,7 @@ def test_build_command_on_a_broken_policy_names_the_line(base_template, tmp_path
     code = main(["build", "--policy", str(FIXTURES / "broken_duplicate_article.txt"), "--index", str(index_dir)])
     err = capsys.readouterr().err
     assert code == 2
-    assert "broken_duplicate_article.txt:37:" in err and "Traceback" not in err
+    assert "broken_duplicate_article.txt:36: 第5条 appears twice" in err and "Traceback" not in err
     assert store.read_manifest(index_dir) == manifest
 
 
@@ -238,6 +243,37 @@ def test_edited_policy_file_without_a_rebuild_is_warned_about_once(base_template
     assert "policybot build" in caplog.text
 
 
+@pytest.fixture()
+def build_cli(monkeypatch, embedder, aux_encoder):
+    """`policybot build` in process, with the session's models and no announcement channel."""
+    from bot.announce import ANNOUNCE_ENV
+    from bot.cli import main
+
+    monkeypatch.delenv("POLICYBOT_MODEL", raising=False)
+    monkeypatch.delenv(ANNOUNCE_ENV, raising=False)
+    real_loader = store.load_embedder
+    monkeypatch.setattr(store, "load_embedder", lambda name: embedder if name == embedder.name else real_loader(name))
+    monkeypatch.setattr(store, "AuxEncoder", lambda: aux_encoder)
+    return lambda policy, index_dir: main(["build", "--policy", str(policy), "--index", str(index_dir), "-q"])
+
+
+def test_build_command_names_the_revision_it_builds_and_the_one_it_keeps(base_template, tmp_path, capsys,
+                                                                         build_cli, embedder):
+    index_dir = copy_of(base_template, tmp_path)
+    assert build_cli(BASE, index_dir) == 0
+    clauses = store.read_manifest(index_dir)["clause_count"]
+    assert capsys.readouterr().out == (f"index is up to date ({clauses} clauses, model {embedder.name}) at "
+                                       "revision 2026-06-03 改定; nothing to do (use --force to rebuild)\n")
+
+    assert build_cli(FIXTURES / "revision_2026_09.txt", index_dir) == 0
+    out = capsys.readouterr().out
+    assert "  revision: 2026-06-03 → 2026-09-01" in out.splitlines()  # the change summary comes first
+    generation = store.read_manifest(index_dir)["generation"]
+    [built] = [line for line in out.splitlines() if line.startswith("built ")]
+    assert built.startswith(f"built {clauses + 1} clauses with {embedder.name} in ")  # one item added
+    assert built.endswith(f"s (revision 2026-09-01 改定) → {index_dir}/{generation}")
+
+
 # --- `policybot diff` against a real index ----------------------------------------------------
 
 def test_diff_command_defaults_to_the_index_text_against_the_policy_file(base_template, capsys):
@@ -248,7 +284,7 @@ def test_diff_command_defaults_to_the_index_text_against_the_policy_file(base_te
     assert code == 0
     assert data["old"]["sha256"] == store.read_manifest(base_template)["policy_sha256"]
     assert [(c["old_id"], c["new_id"]) for c in data["changes"] if c["kind"] == "moved"] == [
-        ("3-1-8", "3-1-9"), ("3-1-9", "3-1-10"), ("3-1-10", "3-1-11")]
+        ("3-1-8", "3-1-9"), ("3-1-9", "3-1-10")]
 
 
 @pytest.mark.parametrize("raw, expected", [("", 30.0), ("5", 5.0), ("0", 0.0)])

@@ -101,6 +101,7 @@ def test_unchanged_policy_is_a_no_op_unless_forced_and_old_generations_are_prune
     assert report.skipped is True
     assert report.generation == before == live(index_dir)
     assert report.clause_count == len(load(policy_path).clauses())
+    assert (report.revision, report.dates) == ("2025-01-01", ("2025-01-01",))  # a no-op still names it
 
     forced = build(policy_path, index_dir, embedder, aux_encoder, force=True)
     assert forced.skipped is False and forced.generation != before
@@ -122,6 +123,7 @@ def test_changed_policy_makes_a_new_generation_and_rollback_restores_the_old(sma
     report = build(policy_path, index_dir, embedder, aux_encoder)
     assert report.skipped is False and report.generation != old
     assert report.previous == old and report.previous_policy_text == SMALL
+    assert (report.revision, report.dates) == ("2025-07-01", ("2025-01-01", "2025-07-01"))
     assert live(index_dir) == report.generation
     assert (index_dir / "PREVIOUS").read_text(encoding="utf-8").strip() == old
     assert (index_dir / old / "manifest.json").is_file()
@@ -133,6 +135,15 @@ def test_changed_policy_makes_a_new_generation_and_rollback_restores_the_old(sma
     searcher = store.load_searcher(index_dir, embedder=embedder, aux_encoder=aux_encoder)
     assert (searcher.facts.contact_email, searcher.facts.revision) == ("privacy@example.jp", "2025-01-01")
     assert leftovers(index_dir) == []
+
+
+def test_build_command_names_a_lone_date_the_enactment(small, capsys, monkeypatch, embedder):
+    from bot.cli import main
+
+    monkeypatch.delenv("POLICYBOT_MODEL", raising=False)
+    policy_path, index_dir = small
+    assert main(["build", "--policy", str(policy_path), "--index", str(index_dir), "-q"]) == 0
+    assert ") at revision 2025-01-01 制定; nothing to do" in capsys.readouterr().out
 
 
 def test_broken_policy_raises_and_leaves_the_live_generation_alone(small, embedder, aux_encoder):

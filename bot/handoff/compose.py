@@ -239,7 +239,9 @@ def build_message(h: Handoff, sender: str, subject: str | None = None, body: str
 def mailto_for(h: Handoff, limit: int = MAILTO_MAX_CHARS, subject: str | None = None) -> str:
     """A mailto: link that opens a prefilled draft (compact body), at most `limit` chars long.
 
-    When it does not fit, the added context is dropped and the question shortened, with a note.
+    When it does not fit, the added context is dropped and the question shortened, with a note;
+    when even that leaves the question less than a third of the link, the list of clauses goes
+    too (the contact window finds them by the reference number): the question comes first.
     """
     subject = one_line(subject if subject is not None else h.subject, 200)
     url = mailto_url(h.to_addr, subject, build_body(h, compact=True))
@@ -248,6 +250,9 @@ def mailto_for(h: Handoff, limit: int = MAILTO_MAX_CHARS, subject: str | None = 
     marker = _WORDS["en" if h.lang == "en" else "ja"]["truncated"]
     bare = replace(h, question=marker, context=None)
     budget = limit - len(mailto_url(h.to_addr, subject, build_body(bare, compact=True)))
+    if budget < limit // 3:
+        bare = replace(bare, citations=())
+        budget = limit - len(mailto_url(h.to_addr, subject, build_body(bare, compact=True)))
     question = mailto_prefix_within(h.question.strip(), budget) + marker
     url = mailto_url(h.to_addr, subject, build_body(replace(bare, question=question), compact=True))
     if len(url) <= limit:
