@@ -66,6 +66,8 @@ _TEXTS = {
         "shortcut_draft": "返信案（コピーしてお使いください）",
         "shortcut_empty": "このメッセージには本文がないため、返信案を作れません。本文のあるメッセージで実行してください。",
         "company_default": "当社",
+        "lead_of": "{label}の柱書",
+        "related": "参考（この質問への答えではありません）",
     },
     "en": {
         "question": "Question",
@@ -89,6 +91,8 @@ _TEXTS = {
         "shortcut_draft": "Reply draft (copy and send)",
         "shortcut_empty": "This message has no text, so no reply draft can be made. Run the shortcut on a message with text.",
         "company_default": "the company",
+        "lead_of": "lead sentence of {label}",
+        "related": "Related reading (not an answer to this question)",
     },
 }
 
@@ -267,13 +271,28 @@ def citation_blocks(answer: Answer) -> list[dict]:
     source = _source_line(answer)
     for citation in answer.citations:
         label = f"*{escape(citation.label)}*"
+        if citation.lead:  # an item reads as what it is: one entry under its paragraph's lead
+            paragraph = citation.label.rsplit("第", 1)[0]
+            blocks.append(section(label))
+            blocks.append(context(f"{escape(t(answer.lang, 'lead_of', label=paragraph))}: {escape(citation.lead)}"))
+            label = ""
         # Quote lines grow by '>' and by escaping; keep a margin under the section limit.
         chunks = _split_lines(citation.text, (SECTION_TEXT_LIMIT - len(label) - 10) // 2)
         for i, chunk in enumerate(chunks):
             body = _quote(chunk)
-            blocks.append(section(f"{label}\n{body}" if i == 0 else body))
+            blocks.append(section(f"{label}\n{body}" if i == 0 and label else body))
         blocks.append(context(source))
     return blocks
+
+
+def related_blocks(answer: Answer) -> list[dict]:
+    """An escalation's related reading: muted, and said plainly not to be the answer."""
+    if not answer.related:
+        return []
+    lines = [f"*{escape(t(answer.lang, 'related'))}*"]
+    for citation in answer.related:
+        lines.append(f"{escape(citation.label)}: {escape(truncate(citation.text, 300, '…'))}")
+    return [context("\n".join(lines))]
 
 
 def contact_line(answer: Answer) -> str | None:
@@ -306,6 +325,7 @@ def answer_blocks(answer: Answer, *, answer_id: str | None = None, echo: str | N
             blocks.append(examples_block(lang))
         return blocks
     blocks.extend(citation_blocks(answer))
+    blocks.extend(related_blocks(answer))
     line = contact_line(answer)
     if line:
         blocks.append(section(line))
@@ -437,6 +457,7 @@ def shortcut_messages(answer: Answer, *, answer_id: str | None, original: str) -
     blocks.append(section(f"*{escape(t(lang, 'shortcut_original'))}:*\n{quoted}"))
     blocks.append(section(escape(answer.lead)))
     blocks.extend(citation_blocks(answer))
+    blocks.extend(related_blocks(answer))
     line = contact_line(answer)
     if line:
         blocks.append(section(line))

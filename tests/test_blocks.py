@@ -5,6 +5,8 @@ an implementation of Slack's limits that is not ours.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import re
 from pathlib import Path
@@ -27,7 +29,7 @@ def clauses():
 
 def citation(clause, score=0.9) -> Citation:
     return Citation(clause.id, clause.label, clause.article, clause.paragraph, clause.item, clause.title,
-                    clause.text, score)
+                    clause.text, score, clause.lead)
 
 
 def make_answer(clauses, ids=("3-1-4",), *, status=ANSWERED, lang="ja", question="利用料金の請求に使う？",
@@ -66,9 +68,13 @@ def test_answer_format_lead_then_label_quote_and_context(clauses):
     out = blocks.answer_blocks(answer, answer_id="abc123")
     assert_valid(out)
     assert out[0]["text"]["text"] == answer.lead
-    # per citation: bold label + verbatim quote, then the revision context line
-    first, ctx1, second, ctx2 = out[1:5]
-    assert first["text"]["text"] == "*第3条（利用目的）第1項第4号*\n>利用料金の請求及び支払決済手続"
+    # an item: bold label, its paragraph's lead (柱書) as muted context, the verbatim quote,
+    # then the revision context line; a paragraph: bold label + quote, then the revision line
+    label, lead, quote, ctx1, second, ctx2 = out[1:7]
+    assert label["text"]["text"] == "*第3条（利用目的）第1項第4号*"
+    assert lead["type"] == "context" and lead["elements"][0]["text"] == (
+        "第3条（利用目的）第1項の柱書: 当社は、当社サービスにおいて取得した個人情報を以下の目的の範囲内で適正に取り扱います。")
+    assert quote["text"]["text"] == ">利用料金の請求及び支払決済手続"
     assert ctx1["type"] == "context" and "2026年6月3日改定" in ctx1["elements"][0]["text"]
     quoted = [line[1:] for line in second["text"]["text"].split("\n")[1:]]
     assert "\n".join(quoted) == clauses["4-1"].text
@@ -296,3 +302,17 @@ def test_english_answer_chrome_is_english(clauses):
     out = blocks.answer_blocks(make_answer(clauses, lang="en"), answer_id="a")
     text = json.dumps(out, ensure_ascii=False)
     assert "revised 2026-06-03" in text and "Helpful" in text
+
+
+def test_an_escalation_shows_related_reading_muted_and_never_as_the_answer(clauses):
+    answer = make_answer(clauses, (), status=ESCALATED, reason="not_covered", contact=True,
+                         lead="個人情報保護方針にはこの質問への明確な定めがないため、推測ではお答えしません。")
+    answer = replace(answer, related=(citation(clauses["8"]),))
+    out = blocks.answer_blocks(answer, answer_id="r1")
+    assert_valid(out)
+    related = [b for b in out if b["type"] == "context" and "参考" in b["elements"][0]["text"]]
+    assert len(related) == 1
+    text = related[0]["elements"][0]["text"]
+    assert "この質問への答えではありません" in text and clauses["8"].label in text
+    assert not any(b["type"] == "section" and clauses["8"].label in b["text"]["text"] for b in out)
+    assert any(e["action_id"] == blocks.ACTION_FORWARD for b in out if b["type"] == "actions" for e in b["elements"])
