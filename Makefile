@@ -29,6 +29,7 @@ test: install
 
 eval: index
 	$(VENV)/bin/policybot eval ../shared/eval/questions-dev.jsonl
+	$(VENV)/bin/policybot eval eval/questions-train.jsonl
 	$(VENV)/bin/policybot eval eval/questions-heldout.jsonl
 
 bench: index
