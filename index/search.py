@@ -20,11 +20,16 @@ from index.tokenize import lemmas
 # reaches this; up to MAX_BRIDGED_PER_WORD terms per word.
 BRIDGE_MIN_SIMILARITY = 0.7
 MAX_BRIDGED_PER_WORD = 3
-# Weights of the (dense, cross-lingual, lexical) rankings in the fusion, per question language.
-# Japanese: the three weigh alike. English: the cross-lingual encoder leads; e5 (multilingual,
-# but weak across languages) helps at half weight, BM25 on the bridged terms at a quarter. Chosen on the
-# dev questions plus eval/questions-train.jsonl (README "How answering works").
-FUSION_WEIGHTS = {"ja": (1.0, 1.0, 1.0), "en": (0.5, 1.0, 0.25)}
+# Weights of the (dense, cross-lingual, lexical, phrase) rankings in the fusion, per question
+# language. Japanese: the four weigh alike. English: the cross-lingual encoder leads; e5
+# (multilingual, but weak across languages) helps at half weight, BM25 on the bridged terms at a
+# quarter. Chosen on the dev questions plus eval/questions-train.jsonl (README "How answering works").
+FUSION_WEIGHTS = {"ja": (1.0, 1.0, 1.0, 1.0), "en": (0.5, 1.0, 0.25, 1.0)}
+# The phrase ranking compares short phrases with short phrases: 「他の会社に渡される」 is close to
+# 「第三者に提供」 (e5, cosine 0.9) although the whole question is not close to the whole clause.
+_PHRASE_BREAK = re.compile(r"[、。，,．\n？?！!]")
+MIN_PHRASE_CHARS = 4
+MAX_QUERY_PHRASES = 12
 _REFERENCE = re.compile(r"第\s*(\d+)\s*条")
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 # Generic English function words (not tuned to any question): they carry no policy content.
@@ -61,6 +66,7 @@ class Hit:
     dense: float  # cosine of the sentence-transformers model (best view)
     aux: float  # cosine of the cross-lingual encoder (0 when absent)
     lexical: float  # BM25 score
+    phrase: float = 0.0  # best e5 cosine between a phrase of the question and a phrase of the unit
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class Retrievers:
     vocab_terms: list[str]
     vocab_aux: np.ndarray | None  # cross-lingual vectors of vocab_terms (English → Japanese bridge)
     row_units: np.ndarray  # clause index of each row of the dense indexes (a clause may have several views)
+    phrase_index: object | None = None  # faiss.IndexFlatIP over the units' phrases (see `phrase_rows`)
+    phrase_units: np.ndarray | None = None  # clause index of each row of phrase_index
 
 
 class Searcher:
@@ -142,10 +150,11 @@ class Searcher:
         dense = self._dense_views(self._r.dense_index, self.embedder.encode_queries(views))
         aux = (self._dense_views(self._r.aux_index, self.aux_encoder.encode(views))
                if self.aux_encoder is not None and self._r.aux_index is not None else np.zeros(n, np.float32))
-        fused = fuse(dense, aux, lexical, lang)
+        phrase = self._phrases(text)
+        fused = fuse(dense, aux, lexical, lang, phrase)
         order = np.argsort(-fused, kind="stable")
-        hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]))
-                     for i in order)
+        hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]),
+                         float(phrase[i])) for i in order)
         asked = list(dict.fromkeys(words if lang == "en" else terms))
         return SearchResult(text, lang, hits, {
             "dense_max": float(dense.max()) if dense.size else 0.0,
@@ -164,13 +173,21 @@ class Searcher:
             return np.zeros(len(self.clauses), np.float32)
         return np.asarray(self._r.bm25.get_scores(terms), dtype=np.float32)
 
-    def _dense_views(self, index, query_vectors: np.ndarray) -> np.ndarray:
+    def _dense_views(self, index, query_vectors: np.ndarray, row_units: np.ndarray | None = None) -> np.ndarray:
         """Cosine of every unit to the best-matching view of the question, each unit taking its
         best-matching row (its context or one of its views)."""
         scores, rows = index.search(query_vectors, index.ntotal)
         best = np.full(len(self.clauses), -np.inf, np.float32)
-        np.maximum.at(best, self._r.row_units[rows.ravel()], scores.ravel())
+        owners = self._r.row_units if row_units is None else row_units
+        np.maximum.at(best, owners[rows.ravel()], scores.ravel())
         return best
+
+    def _phrases(self, text: str) -> np.ndarray:
+        """Per unit: the best e5 cosine between a phrase of the question and one of the unit's."""
+        if self._r.phrase_index is None or self._r.phrase_units is None:
+            return np.zeros(len(self.clauses), np.float32)
+        asked = phrases(text)[:MAX_QUERY_PHRASES] or [text]
+        return self._dense_views(self._r.phrase_index, self.embedder.encode_queries(asked), self._r.phrase_units)
 
     def _bridge(self, words: list[str]) -> tuple[dict[str, list[str]], dict[str, float]]:
         """Each word → the policy terms closest to it in the cross-lingual encoder's space, if close
@@ -238,14 +255,34 @@ def fusion_weights(lang: str) -> tuple[float, float, float]:
     return FUSION_WEIGHTS.get(lang, FUSION_WEIGHTS["ja"])
 
 
-def fuse(dense: np.ndarray, aux: np.ndarray, lexical: np.ndarray, lang: str) -> np.ndarray:
+def fuse(dense: np.ndarray, aux: np.ndarray, lexical: np.ndarray, lang: str,
+         phrase: np.ndarray | None = None) -> np.ndarray:
     """Per unit: the weighted sum of each retriever's z-scores over the units (a retriever that
     scored nothing, such as BM25 with no known word, adds nothing)."""
     weights = fusion_weights(lang)
+    phrase = np.zeros(len(dense)) if phrase is None else phrase
     total = np.zeros(len(dense), np.float64)
-    for scores, weight in zip((dense, aux, lexical), weights):
+    for scores, weight in zip((dense, aux, lexical, phrase), weights):
         total += weight * _standardised(np.asarray(scores, dtype=np.float64))
     return total
+
+
+def phrases(text: str) -> list[str]:
+    """The phrases of a text: its pieces between commas, full stops and line breaks."""
+    return [p.strip() for p in _PHRASE_BREAK.split(text) if len(p.strip()) >= MIN_PHRASE_CHARS]
+
+
+def phrase_rows(clauses: list[Clause]) -> tuple[list[str], np.ndarray]:
+    """The texts of the phrase index and the clause index of every row: each unit's phrases and
+    each pair of neighbouring phrases (a condition and its rule: 「同意を得ずに、…提供しません」)."""
+    texts: list[str] = []
+    owners: list[int] = []
+    for i, clause in enumerate(clauses):
+        own = phrases(clause.text)
+        for text in own + [f"{a}、{b}" for a, b in zip(own, own[1:])]:
+            texts.append(text)
+            owners.append(i)
+    return texts, np.asarray(owners, dtype=np.int64)
 
 
 def _standardised(values: np.ndarray) -> np.ndarray:

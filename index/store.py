@@ -33,10 +33,10 @@ import numpy as np
 from index import policy as policy_mod
 from index.embed import AUX_MODEL, DEFAULT_MODEL, AuxEncoder, Embedder, load_embedder
 from index.policy import Clause, Policy
-from index.search import PolicyFacts, Retrievers, Searcher
+from index.search import PolicyFacts, Retrievers, Searcher, phrase_rows
 from index.tokenize import lemmas
 
-SCHEMA_VERSION = 3  # 3: clause leads, views of own text and title + first sentence, contact block, z-score fusion
+SCHEMA_VERSION = 4  # 3: clause leads, more views, contact block, z-score fusion; 4: phrase index
 KEEP_GENERATIONS = 2
 
 
@@ -140,6 +140,8 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
         texts, _ = embedded_rows(clauses)
         dense = embedder.encode_passages(texts)
         _write_faiss(tmp / "dense.faiss", dense)
+        phrase_texts, _ = phrase_rows(clauses)
+        _write_faiss(tmp / "phrase.faiss", embedder.encode_queries(phrase_texts))  # short text ↔ short text
         if aux_encoder is not None:
             step("cross-lingual vectors", 3, 4)
             _write_faiss(tmp / "aux.faiss", aux_encoder.encode(texts))
@@ -160,6 +162,7 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "clause_count": len(clauses),
             "dense_rows": len(texts),
+            "phrase_rows": len(phrase_texts),
             "vocab_size": len(vocab_terms),
             "facts": facts,
             "versions": _versions(),
@@ -296,6 +299,8 @@ def load_searcher(index_dir: Path, model: str | None = None, *, embedder: Embedd
         vocab_terms=sorted(df),
         vocab_aux=np.load(vocab_aux_path, allow_pickle=False) if use_aux and vocab_aux_path.is_file() else None,
         row_units=embedded_rows(clauses)[1],
+        phrase_index=faiss.read_index(str(generation / "phrase.faiss")),
+        phrase_units=phrase_rows(clauses)[1],
     )
     facts = manifest["facts"]
     return Searcher(clauses, retrievers, embedder, aux_encoder if use_aux else None, PolicyFacts(
