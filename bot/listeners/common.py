@@ -16,6 +16,7 @@ from bot import blocks
 from bot.answer import Answer, REASON_EMPTY, REASON_TOO_LONG
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import Stopwatch, log_event
+from bot.slack_text import SlackQuestion, question_from_slack
 
 WORKING_REACTION = "eyes"
 # Message subtypes that are still a person talking; every other subtype (edits, deletions,
@@ -67,16 +68,17 @@ def is_notice(answer: Answer) -> bool:
     return answer.reason in (REASON_EMPTY, REASON_TOO_LONG)
 
 
-def question_from_slack(slack_text: str, bot_user_id: str | None) -> str:
-    """The question a Slack message asks: our own mention removed, mrkdwn read as plain text
-    (`<!channel>` → @channel, links → their label, &lt; → <)."""
-    return blocks.to_plain(blocks.strip_bot_mention(slack_text, bot_user_id))
+def answer_slack_question(deps: AppDeps, question: SlackQuestion) -> Answer:
+    """The answer to what a Slack message asks: its words are searched, and the answer carries
+    the question as the user wrote it (shown back, stored, sent to the contact window)."""
+    return deps.answerer.answer(question.display, search_text=question.retrieval)
 
 
 def answer_and_record(deps: AppDeps, slack_text: str, *, bot_user_id: str | None, surface: str,
                       user_id: str | None, channel: str | None, thread_ts: str | None) -> tuple[Answer, str | None]:
-    """Answer what `slack_text` asks and log it; notices (empty, too long) get no id: nothing to act on."""
-    answer = deps.answerer.answer(question_from_slack(slack_text, bot_user_id))
+    """Answer what `slack_text` (mrkdwn, as Slack delivered it) asks and log it; notices (empty,
+    too long) get no id: nothing to act on."""
+    answer = answer_slack_question(deps, question_from_slack(slack_text, bot_user_id))
     if is_notice(answer):
         return answer, None
     answer_id = deps.store.record_answer(answer, user_id=user_id, channel=channel, thread_ts=thread_ts,
