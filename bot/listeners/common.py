@@ -30,8 +30,10 @@ def ignore_reason(event: dict, bot_user_id: str | None) -> str | None:
         return "bot"
     if event.get("subtype") not in _USER_SUBTYPES:
         return f"subtype:{event.get('subtype')}"
-    if event.get("hidden") or "edited" in event:
+    if event.get("hidden"):
         return "edit"
+    # A mention that carries `edited` is answered too (someone added a forgotten @policybot):
+    # the channel+ts key in `event_keys` keeps a mention that was answered from being answered again.
     user = event.get("user")
     if not user:
         return "no_user"
@@ -92,7 +94,8 @@ def call_slack(deps: AppDeps, what: str, fn: Callable[..., object], **kwargs) ->
         fn(**kwargs)
         return True
     except SlackApiError as exc:
-        log_event(deps.log, "slack.api_error", logging.WARNING, call=what, error=exc.response.get("error"))
+        log_event(deps.log, "slack.api_error", logging.WARNING, call=what, error=exc.response.get("error"),
+                  http_status=exc.response.status_code)
     except OSError as exc:
         log_event(deps.log, "slack.api_error", logging.WARNING, call=what, error=type(exc).__name__)
     return False

@@ -190,14 +190,13 @@ def test_direct_message_is_answered_in_the_dm(sender, slack_stub, slack_bot):
     assert post.body["channel"] == DM_CHANNEL and "thread_ts" not in post.body
 
 
-def test_bots_edits_deletions_joins_and_plain_channel_messages_are_ignored(sender, slack_stub, slack_bot):
+def test_bots_edit_notices_deletions_joins_and_plain_channel_messages_are_ignored(sender, slack_stub, slack_bot):
     events = [
         sender.dm(BILLING_QUESTION, bot_id="B0OTHER"),
         sender.dm(BILLING_QUESTION, user=BOT_USER_ID),
         sender.dm("", subtype="message_changed", message={"text": BILLING_QUESTION}),
         sender.dm("", subtype="message_deleted"),
         sender.dm("", subtype="channel_join"),
-        sender.mention(BILLING_QUESTION, edited={"user": USER, "ts": "1"}),
         {**sender.dm(BILLING_QUESTION), "channel_type": "channel", "channel": CHANNEL},
     ]
     for event in events:
