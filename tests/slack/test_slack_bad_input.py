@@ -261,42 +261,45 @@ def test_our_workspace_is_answered_also_from_a_slack_connect_user(pinned, slack_
 
 # --- 12. an edited mention is answered once ----------------------------------------------------
 
+def answered_once(sender, slack_stub, slack_bot, first: dict, *later: dict):
+    """Deliver `first`, wait for its answer, deliver the `later` events; exactly one answer in all."""
+    sender.send_event(first)
+    [post] = slack_stub.wait_for("chat.postMessage")
+    for event in later:
+        sender.send_event(event)
+    slack_bot.drain()
+    assert slack_stub.calls("chat.postMessage") == [post]
+    return post
+
+
+def edit_mark(sender) -> dict:
+    return {"user": "U0ASKER01", "ts": sender.new_ts()}
+
+
 def test_message_edited_to_add_the_mention_is_answered_once(sender, slack_stub, slack_bot):
     ts = sender.new_ts()
     plain = {"type": "message", "channel_type": "channel", "channel": CHANNEL, "user": "U0ASKER01", "text": QUESTION,
              "ts": ts}
     sender.send_event(plain)  # a channel message without the mention: not for us
-    edited = sender.mention(QUESTION, ts=ts, edited={"user": "U0ASKER01", "ts": sender.new_ts()})
-    sender.send_event(edited)  # the user edits it to add @policybot: Slack sends app_mention with `edited`
-    [post] = slack_stub.wait_for("chat.postMessage")
+    edited = sender.mention(QUESTION, ts=ts, edited=edit_mark(sender))  # Slack's app_mention for the edit
+    post = answered_once(sender, slack_stub, slack_bot, edited, {**edited, "edited": edit_mark(sender)})
     assert post.body["thread_ts"] == ts
-    sender.send_event({**edited, "edited": {"user": "U0ASKER01", "ts": sender.new_ts()}})  # edited again
-    slack_bot.drain()
-    assert len(slack_stub.calls("chat.postMessage")) == 1
 
 
 def test_editing_an_answered_mention_does_not_answer_it_again(sender, slack_stub, slack_bot):
     mention = sender.mention(QUESTION)
-    sender.send_event(mention)
-    slack_stub.wait_for("chat.postMessage")
-    sender.send_event({**mention, "text": mention["text"] + " (typo fixed)", "edited": {"user": "U0ASKER01",
-                                                                                        "ts": sender.new_ts()}})
-    slack_bot.drain()
-    assert len(slack_stub.calls("chat.postMessage")) == 1
+    answered_once(sender, slack_stub, slack_bot, mention,
+                  {**mention, "text": mention["text"] + " (typo fixed)", "edited": edit_mark(sender)})
 
 
 def test_edits_in_a_direct_message_do_not_answer_twice(sender, slack_stub, slack_bot):
     dm = sender.dm(QUESTION)
-    sender.send_event(dm)
-    slack_stub.wait_for("chat.postMessage")
     edit_ts = sender.new_ts()
+    edited_text = f"<@{BOT_USER_ID}> {QUESTION}"
     changed = {"type": "message", "subtype": "message_changed", "hidden": True, "channel": DM_CHANNEL,
                "channel_type": "im", "ts": edit_ts, "event_ts": edit_ts,
-               "message": {"type": "message", "user": "U0ASKER01", "text": f"<@{BOT_USER_ID}> {QUESTION}",
-                           "ts": dm["ts"], "edited": {"user": "U0ASKER01", "ts": edit_ts}},
+               "message": {"type": "message", "user": "U0ASKER01", "text": edited_text, "ts": dm["ts"],
+                           "edited": {"user": "U0ASKER01", "ts": edit_ts}},
                "previous_message": {"type": "message", "user": "U0ASKER01", "text": QUESTION, "ts": dm["ts"]}}
-    sender.send_event(changed)
-    sender.send_event({**dm, "type": "app_mention", "text": f"<@{BOT_USER_ID}> {QUESTION}",
-                       "edited": {"user": "U0ASKER01", "ts": edit_ts}})
-    slack_bot.drain()
-    assert len(slack_stub.calls("chat.postMessage")) == 1
+    mention = {**dm, "type": "app_mention", "text": edited_text, "edited": {"user": "U0ASKER01", "ts": edit_ts}}
+    answered_once(sender, slack_stub, slack_bot, dm, changed, mention)

@@ -101,12 +101,8 @@ def test_markup_does_not_change_the_answer_and_the_question_reads_as_written(sen
                                                                              answerer, build):
     callback, bare, shown = build(sender)
     assert sender.post(json.dumps(callback, ensure_ascii=False), "application/json").status == 200
-    [post] = slack_stub.wait_for("chat.postMessage")
-    slack_bot.drain()
-    stored = stored_answer(slack_bot, post.body)
-    expected = answerer.answer(bare)
-    assert (stored.status, [c.id for c in stored.answer.citations]) == (
-        expected.status, [c.id for c in expected.citations])
+    post, stored = reply_and_row(slack_stub, slack_bot)
+    assert_same_answer(stored, answerer.answer(bare))
     assert stored.question == shown
     assert not MARKUP_RESIDUE.search(stored.question.replace(":bow:", "").replace(":+1::skin-tone-2:", ""))
     prefilled = forward_form_question(sender, slack_stub, post.body)
@@ -117,35 +113,28 @@ def test_bare_mention_question_is_answered_like_the_bare_question(sender, slack_
     """The case the issue measured: two colleague mentions turned an answered question into an escalation."""
     callback, bare, _ = mention_with_rich_text(sender)
     sender.post(json.dumps(callback), "application/json")
-    [post] = slack_stub.wait_for("chat.postMessage")
+    _, stored = reply_and_row(slack_stub, slack_bot)
     assert answerer.answer(bare).status == "answered"
-    assert stored_answer(slack_bot, post.body).status == "answered"
+    assert stored.status == "answered"
 
 
 def test_slash_command_with_markup_echoes_the_question_as_written(sender, slack_stub, slack_bot, answerer):
     fields = sender.command_fields("<@U0SATO0001|sato> <#C0PRIVACY1|privacy> :eyes: 問い合わせ窓口はどこですか "
                                    "https://www.sokonara.co.jp/privacy")
     assert sender.post(urlencode(fields), "application/x-www-form-urlencoded").status == 200
-    [reply] = slack_stub.wait_for("response_url")
-    slack_bot.drain()
+    reply, stored = reply_and_row(slack_stub, slack_bot, "response_url")
     shown = "@sato #privacy :eyes: 問い合わせ窓口はどこですか https://www.sokonara.co.jp/privacy"
     assert f"*質問:* {shown}" in reply.blocks_text()
-    stored = stored_answer(slack_bot, reply.body)
-    expected = answerer.answer("問い合わせ窓口はどこですか")
     assert stored.question == shown
-    assert [c.id for c in stored.answer.citations] == [c.id for c in expected.citations]
+    assert_same_answer(stored, answerer.answer("問い合わせ窓口はどこですか"))
 
 
 def test_shortcut_on_a_pasted_message_searches_only_its_words(sender, slack_stub, slack_bot, answerer):
     text = ("<!channel> お客様からです：<mailto:taro@example.com|taro@example.com> "
             "退会したので、登録した個人情報を削除してください。 :pray:")
     sender.send_interaction(sender.shortcut_payload(text))
-    [reply] = slack_stub.wait_for("response_url")
-    slack_bot.drain()
-    stored = stored_answer(slack_bot, reply.body)
-    expected = answerer.answer("お客様からです： 退会したので、登録した個人情報を削除してください。")
-    assert (stored.status, [c.id for c in stored.answer.citations]) == (
-        expected.status, [c.id for c in expected.citations])
+    reply, stored = reply_and_row(slack_stub, slack_bot, "response_url")
+    assert_same_answer(stored, answerer.answer("お客様からです： 退会したので、登録した個人情報を削除してください。"))
     shown = "@channel お客様からです：taro@example.com 退会したので、登録した個人情報を削除してください。 :pray:"
     assert stored.question == shown
     assert forward_form_question(sender, slack_stub, reply.body) == shown
@@ -155,20 +144,27 @@ def test_html_pasted_in_a_japanese_question_does_not_make_it_english(sender, sla
     html = ('&lt;div class="message-body"&gt;&lt;p style="font-family: sans-serif"&gt;'
             "個人情報を削除してください&lt;/p&gt;&lt;/div&gt;")
     sender.send_event(sender.dm(html))
-    [post] = slack_stub.wait_for("chat.postMessage")
-    slack_bot.drain()
-    stored = stored_answer(slack_bot, post.body)
+    post, stored = reply_and_row(slack_stub, slack_bot)
     assert stored.lang == "ja"
     assert "個人情報保護方針" in post.blocks_text().split("\n")[0]  # the lead is Japanese
 
 
 # --- helpers --------------------------------------------------------------------------------------
 
-def stored_answer(slack_bot, body: dict):
-    """The answer-log row behind a posted answer (its buttons carry the row's id)."""
-    answer_id = next(e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]
+def reply_and_row(slack_stub, slack_bot, method: str = "chat.postMessage"):
+    """The one reply the bot sent (through `method`) once it settled, and the answer-log row
+    behind it (its buttons carry the row's id)."""
+    [reply] = slack_stub.wait_for(method)
+    slack_bot.drain()
+    answer_id = next(e["value"] for b in reply.body["blocks"] if b["type"] == "actions" for e in b["elements"]
                      if e["action_id"] == blocks.ACTION_FEEDBACK_UP)
-    return slack_bot.deps.store.get_answer(answer_id)
+    return reply, slack_bot.deps.store.get_answer(answer_id)
+
+
+def assert_same_answer(stored, expected) -> None:
+    """What was shown is the answer to the bare question: same status, same clauses in order."""
+    assert (stored.status, [c.id for c in stored.answer.citations]) == (
+        expected.status, [c.id for c in expected.citations])
 
 
 def forward_form_question(sender, slack_stub, body: dict) -> str | None:
