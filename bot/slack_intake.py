@@ -3,9 +3,9 @@
 Nothing is parsed before the signature is checked: an unsigned or stale request is refused on
 its headers alone (401), a forged one after one HMAC over the raw bytes (401). Only a request
 Slack signed is decoded, and one that is not a Slack payload (not UTF-8, not JSON, not a JSON
-object, `payload=` that is not one) gets 400 instead of reaching Bolt's parser, which would
-raise. Transport-neutral: the stdlib server in bot.slack_app calls these in order, and so can
-any server that replaces it.
+object, `payload=` that is not one, an `event` or `actions` that is not the object Slack
+sends) gets 400 instead of reaching Bolt, which would raise on it. Transport-neutral: the
+stdlib server in bot.slack_app calls these in order, and so can any server that replaces it.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ _REASONS = {  # what the client is told (plain text); the log line carries the r
     "empty": "empty body",
     "not_json": "body is not JSON",
     "not_an_object": "body is not a JSON object",
+    "not_a_slack_payload": "body is not shaped like a Slack payload",
 }
 
 
@@ -98,7 +99,26 @@ def check_body(raw: bytes, headers: Mapping[str, str], signing_secret: str) -> R
         return Refusal(400, "not_json")
     if not isinstance(payload, dict):
         return Refusal(400, "not_an_object")
+    if not _shaped_like_slack(payload):
+        return Refusal(400, "not_a_slack_payload")
     return None
+
+
+# Where Slack puts an object (or a list of objects), Bolt reads one without checking: a payload
+# with a string or a null there is not one Slack sent, and would make Bolt raise.
+_OBJECT_FIELDS = ("event", "view", "message", "container", "state")
+_OBJECT_LIST_FIELDS = ("actions", "authorizations")
+_OBJECT_OR_ID_FIELDS = ("team", "user", "channel", "enterprise")
+
+
+def _shaped_like_slack(payload: dict) -> bool:
+    """The envelope's containers have the JSON types Slack gives them (when present at all)."""
+    if any(key in payload and not isinstance(payload[key], dict) for key in _OBJECT_FIELDS):
+        return False
+    if any(key in payload and not (isinstance(payload[key], list) and all(isinstance(i, dict) for i in payload[key]))
+           for key in _OBJECT_LIST_FIELDS):
+        return False
+    return all(payload.get(key) is None or isinstance(payload[key], (dict, str)) for key in _OBJECT_OR_ID_FIELDS)
 
 
 def signature_matches(signing_secret: str, timestamp: str, signature: str, raw: bytes) -> bool:

@@ -59,14 +59,14 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def question_from_slack(text: str | None, bot_user_id: str | None = None, *, mrkdwn: bool = True) -> SlackQuestion:
+def question_from_slack(text: object, bot_user_id: str | None = None, *, mrkdwn: bool = True) -> SlackQuestion:
     """The question a Slack message asks (see the module docstring for the two texts).
 
     `bot_user_id`: our own mention is dropped from both texts, with a ':' or ',' right after
     it (`@policybot: 質問`) unless that colon starts an emoji code. `mrkdwn=False` for plain
     text the user typed into a modal input: no entities and no `<…>` sequences to read.
     """
-    raw = valid_unicode(text or "")
+    raw = valid_unicode(text if isinstance(text, str) else "")  # a payload's `text` is not always a string
     if mrkdwn:
         raw = _drop_own_mention(raw, bot_user_id)
         display = _CONTROL.sub(lambda m: _read_control(m.group(1), for_retrieval=False), raw)

@@ -45,6 +45,10 @@ MALFORMED_BODIES = [
     pytest.param(b"\xff\xfe{\x00}", "application/json", "not_utf8", id="body-not-utf8"),
     pytest.param(b"[" * 100_000, "application/json", "not_json", id="body-nested-too-deep"),
     pytest.param(b"", "application/json", "empty", id="body-empty"),
+    pytest.param(b'{"type": "event_callback", "event": "app_mention"}', "application/json", "not_a_slack_payload",
+                 id="event-not-an-object"),
+    pytest.param(b"payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%5Bnull%5D%7D", FORM,
+                 "not_a_slack_payload", id="actions-not-objects"),
 ]
 
 
