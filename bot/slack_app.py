@@ -22,9 +22,10 @@ from typing import Iterable
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError, BoltUnhandledRequestError
+from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
@@ -208,11 +209,11 @@ class _Handler(BaseHTTPRequestHandler):
         if len(raw) < length:
             self._refuse(intake.Refusal(400, "incomplete"), headers, len(raw), close=True)
             return
-        refusal = intake.check_body(raw, headers, self.server.signing_secret)
-        if refusal is not None:
-            self._refuse(refusal, headers, length)
+        payload = intake.read_body(raw, headers, self.server.signing_secret)
+        if isinstance(payload, intake.Refusal):
+            self._refuse(payload, headers, length)
             return
-        response = self.server.app.dispatch(BoltRequest(body=raw.decode("utf-8"), query=url.query, headers=headers))
+        response = self.server.app.dispatch(bolt_request(raw.decode("utf-8"), payload, url.query, headers))
         payload = (response.body or "").encode("utf-8")
         content_type = (response.headers.get("content-type") or ["text/plain;charset=utf-8"])[0]
         self._send(response.status, payload, content_type)
@@ -247,6 +248,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_error(self, format: str, *args) -> None:  # noqa: A002 — malformed request lines, bad headers
         log_event(log, "http.protocol_error", logging.WARNING, line=format % args)
+
+
+def bolt_request(body: str, payload: dict, query: str, headers: dict) -> BoltRequest:
+    """Bolt's request for a verified body. Bolt reads any form whose text contains the word
+    "payload" as an interactivity payload, so `/policy payloadとは` reached no listener: the
+    request carries the payload as read by bot.slack_intake instead (the raw body stays, for
+    Bolt's own signature check)."""
+    request = BoltRequest(body=body, query=query, headers=headers)
+    if request.body != payload:
+        request.body = payload
+        request.context = build_context(BoltContext(), payload)
+    return request
 
 
 class SlackHttpServer(ThreadingHTTPServer):

@@ -82,8 +82,9 @@ def body_length(content_length: str | None) -> int | Refusal:
     return length
 
 
-def check_body(raw: bytes, headers: Mapping[str, str], signing_secret: str) -> Refusal | None:
-    """After the body is read: the signature over the raw bytes, then that it is a Slack payload."""
+def read_body(raw: bytes, headers: Mapping[str, str], signing_secret: str) -> dict | Refusal:
+    """After the body is read: the signature over the raw bytes, then the payload it carries
+    (or why it is not a Slack payload)."""
     if not signature_matches(signing_secret, headers.get("x-slack-request-timestamp", "").strip(),
                              headers.get("x-slack-signature", ""), raw):
         return Refusal(401, "bad_signature")
@@ -101,7 +102,7 @@ def check_body(raw: bytes, headers: Mapping[str, str], signing_secret: str) -> R
         return Refusal(400, "not_an_object")
     if not _shaped_like_slack(payload):
         return Refusal(400, "not_a_slack_payload")
-    return None
+    return payload
 
 
 # Where Slack puts an object (or a list of objects), Bolt reads one without checking: a payload
@@ -132,8 +133,8 @@ def signature_matches(signing_secret: str, timestamp: str, signature: str, raw: 
 
 
 def _parse(text: str, content_type: str) -> object:
-    """The payload the way Bolt will read it: JSON (Events API), or a form whose `payload` field is
-    JSON (interactivity), or a plain form (slash commands, ssl_check)."""
+    """The payload: JSON (Events API), or a form whose `payload` field is JSON (interactivity),
+    or a plain form (slash commands, ssl_check)."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/json" or text.lstrip().startswith(("{", "[")):
         return json.loads(text)

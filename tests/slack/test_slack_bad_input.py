@@ -139,6 +139,14 @@ def test_garbage_on_the_wire_leaves_only_json_lines(http_app, sender, slack_stub
     assert_still_answers(sender, slack_stub, slack_bot)
 
 
+def test_a_command_that_contains_the_word_payload_is_answered(sender, slack_stub, slack_bot, slack_log):
+    """Bolt alone reads such a form as an interactivity payload and finds no listener."""
+    sender.send_command("payloadという言葉が出てきました。" + QUESTION)
+    [reply] = slack_stub.wait_for("response_url")
+    assert blocks.ACTION_FEEDBACK_UP in json.dumps(reply.body)
+    assert slack_log.events("slack.unhandled") == []
+
+
 # --- 3. a lone surrogate in an event -----------------------------------------------------------
 
 def test_lone_surrogate_in_an_event_still_gets_the_answer(sender, slack_stub, slack_bot, answerer, slack_log):
