@@ -138,7 +138,10 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     back and sent to the contact window.
     """
     text = clean_question(question if search_text is None else search_text)
-    lang = detect_language(scrub_noise(text)) if text else "ja"  # markup (<p>, <div class=…>) is no language
+    # What is searched, and what tells the language: no addresses, numbers, URLs or markup
+    # (<p>, <div class=…>), and no gap where they were (a trailing blank moves the embedding).
+    words = clean_question(scrub_noise(text)) or text
+    lang = detect_language(words) if text else "ja"
     facts = searcher.facts
     email = contact_email or facts.contact_email
     if not text:
@@ -146,7 +149,7 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     if max(len(text), len(clean_question(question))) > MAX_QUESTION_CHARS:
         return _escalation(question, lang, REASON_TOO_LONG, searcher, email, ())
 
-    result: SearchResult = searcher.search(text, lang=lang)
+    result: SearchResult = searcher.search(words, lang=lang)
     decision = decide.decide(result)
     citations = tuple(_citation(h.clause, h.score) for h in decision.hits)
     if not decision.answered:
