@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from bot import decide
-from index.search import Searcher, SearchResult
+from index.search import Searcher, SearchResult, scrub_noise
 
 MAX_QUESTION_CHARS = 4000
 MAILTO_MAX_CHARS = 1900  # mail clients and browsers refuse or truncate mailto: URLs over ~2,000 chars
@@ -133,21 +133,28 @@ def _encoded_body(body: str) -> str:
     return quote(body.replace("\r\n", "\n").replace("\n", "\r\n"), safe="")
 
 
-def answer(question: str, searcher: Searcher, contact_email: str | None = None) -> Answer:
+def answer(question: str, searcher: Searcher, contact_email: str | None = None, *,
+           search_text: str | None = None) -> Answer:
     """Answer `question` from the policy behind `searcher`.
 
     `contact_email` overrides the address read from the policy (POLICYBOT_CONTACT_EMAIL).
+    `search_text`: the words to search, when an adapter has removed its medium's markup
+    (chat mentions, emoji codes) from what the asker wrote; `question` stays what is shown
+    back and sent to the contact window.
     """
-    text = clean_question(question)
-    lang = detect_language(text) if text else "ja"
+    text = clean_question(question if search_text is None else search_text)
+    # What is searched, and what tells the language: no addresses, numbers, URLs or markup
+    # (<p>, <div class=…>), and no gap where they were (a trailing blank moves the embedding).
+    words = clean_question(scrub_noise(text)) or text
+    lang = detect_language(words) if text else "ja"
     facts = searcher.facts
     email = contact_email or facts.contact_email
     if not text:
         return _escalation(question, lang, REASON_EMPTY, searcher, email, ())
-    if len(text) > MAX_QUESTION_CHARS:
+    if max(len(text), len(clean_question(question))) > MAX_QUESTION_CHARS:
         return _escalation(question, lang, REASON_TOO_LONG, searcher, email, ())
 
-    result: SearchResult = searcher.search(text, lang=lang)
+    result: SearchResult = searcher.search(words, lang=lang)
     decision = decide.decide(result)
     citations = tuple(_citation(h.clause, h.score) for h in decision.hits)
     if not decision.answered:

@@ -34,5 +34,5 @@ class Answerer:
     def contact_email(self) -> str | None:
         return self._contact_override or self._provider().facts.contact_email
 
-    def answer(self, question: str) -> Answer:
-        return answer(question, self._provider(), contact_email=self._contact_override)
+    def answer(self, question: str, *, search_text: str | None = None) -> Answer:
+        return answer(question, self._provider(), contact_email=self._contact_override, search_text=search_text)

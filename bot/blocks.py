@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.answer import Answer, MAX_QUESTION_CHARS, REASON_EMPTY, REASON_TOO_LONG
+from bot.slack_text import unescape  # the inverse of `escape`; reading Slack's input is bot.slack_text's job
 
 SECTION_TEXT_LIMIT = 3000
 CONTEXT_TEXT_LIMIT = 2000
@@ -109,45 +110,7 @@ def escape(text: str) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def unescape(text: str) -> str:
-    return (text or "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-_CONTROL = re.compile(r"<([^<>\n]*)>")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-def _plain_control(match: re.Match) -> str:
-    target, _, label = match.group(1).partition("|")
-    if target.startswith("@"):
-        return "@" + (label or target[1:])
-    if target.startswith("#"):
-        return "#" + (label or target[1:])
-    if target.startswith("!"):
-        if label:
-            return label
-        return "@" + target[1:].split("^", 1)[0]
-    return label or target
-
-
-def to_plain(slack_text: str) -> str:
-    """What a Slack-formatted message says in plain text: `<!channel>` → @channel, links → label.
-
-    Slack delivers user text with &, <, > escaped and mentions/links wrapped in <…>;
-    the answerer wants the words the user meant.
-    """
-    return unescape(_CONTROL.sub(_plain_control, slack_text or ""))
-
-
-def strip_bot_mention(slack_text: str, bot_user_id: str | None) -> str:
-    """Drop `<@BOT>` (and a ':' or ',' right after it) wherever it is; keep everything else.
-
-    Other mentions and links stay: they are part of what the user wrote.
-    """
-    text = slack_text or ""
-    if bot_user_id:
-        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>\s*[:：,、]?", " ", text)
-    return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
 def user_ref(user_id: str | None) -> str:
@@ -253,16 +216,16 @@ def _source_line(answer: Answer) -> str:
     return escape(t(answer.lang, "source", company=company, date=date))
 
 
-def shown_text(slack_text: str, lang: str) -> str:
-    """The user's message as they wrote it, safe to echo: Slack's entities decoded, then the
-    text escaped again, so `<!channel>` or `<@U123>` shows as text and pings nobody. Capped."""
-    shown = truncate(unescape(slack_text or "").strip(), QUESTION_ECHO_LIMIT, t(lang, "truncated"))
+def shown_text(text: str, lang: str) -> str:
+    """The user's question as they wrote it (plain text, bot.slack_text's `display`), safe to
+    echo: escaped, so a `<!channel>` in it shows as text and pings nobody. Capped."""
+    shown = truncate((text or "").strip(), QUESTION_ECHO_LIMIT, t(lang, "truncated"))
     return escape(shown)
 
 
-def question_echo(slack_text: str, lang: str) -> str:
-    """'*質問:* …' with the user's text (as Slack delivered it) escaped and capped."""
-    return f"*{t(lang, 'question')}:* {shown_text(slack_text, lang)}"
+def question_echo(text: str, lang: str) -> str:
+    """'*質問:* …' with the user's question escaped and capped."""
+    return f"*{t(lang, 'question')}:* {shown_text(text, lang)}"
 
 
 def citation_blocks(answer: Answer) -> list[dict]:
@@ -310,7 +273,7 @@ def answer_blocks(answer: Answer, *, answer_id: str | None = None, echo: str | N
                   shareable: bool = False, shared_by: str | None = None) -> list[dict]:
     """All blocks of an answer, in display order; may exceed 50 (see `answer_messages`).
 
-    `echo`: the question as Slack delivered it, shown above the answer where the asker's
+    `echo`: the question as the user wrote it, shown above the answer where the asker's
     message is not visible (/policy, shared answers); always escaped.
     """
     lang = answer.lang
@@ -449,7 +412,7 @@ def _draft_en(answer: Answer, company: str, email: str | None) -> str:
 def shortcut_messages(answer: Answer, *, answer_id: str | None, original: str) -> list[Message]:
     """What support staff see privately: the message, the cited clauses, and the draft as one block.
 
-    `original`: the message text as Slack delivered it (echoed escaped).
+    `original`: the message as the user wrote it (bot.slack_text's `display`; echoed escaped).
     """
     lang = answer.lang
     blocks: list[dict] = [section(escape(t(lang, "shortcut_intro")))]
@@ -509,6 +472,5 @@ def home_view(company: str | None, revision: str | None, contact_email: str | No
 __all__ = [
     "ACTION_FEEDBACK_DOWN", "ACTION_FEEDBACK_UP", "ACTION_FORWARD", "ACTION_SHARE", "COMMAND_POLICY",
     "MAX_QUESTION_CHARS", "Message", "SHORTCUT_ASK_POLICY", "answer_blocks", "answer_messages", "escape",
-    "fallback_text", "home_view", "notice_message", "reply_draft", "shortcut_messages", "strip_bot_mention",
-    "to_plain", "unescape", "user_ref",
+    "fallback_text", "home_view", "notice_message", "reply_draft", "shortcut_messages", "unescape", "user_ref",
 ]

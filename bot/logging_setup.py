@@ -19,13 +19,22 @@ from bot.redact import redact, redact_value
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 _HANDLER_MARK = "_policybot_json_handler"
+# `log_event` hands its fields over in this one record attribute, so that a field may have any
+# name, also one LogRecord reserves (created, name, msg …), which `extra=` refuses with a KeyError.
+_FIELDS_ATTR = "policybot_fields"
+# The keys every JSON line has; a field of the same name is written as "field_<name>".
+_LINE_KEYS = frozenset({"ts", "level", "logger", "event", "exc", "stack"})
 
 
 class RedactFilter(logging.Filter):
     """Redacts a record in place: message (with its args), extra fields, traceback, stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:  # a library's format string that does not fit its args: keep the raw text
+            message = f"{record.msg} {record.args!r}"
+        record.msg = redact(message)
         record.args = None
         for key, value in list(vars(record).items()):
             if key not in _STANDARD_ATTRS:
@@ -50,18 +59,42 @@ class JsonFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+            if key not in _STANDARD_ATTRS and not key.startswith("_") and key != _FIELDS_ATTR:
                 line[key] = value
+        for key, value in (getattr(record, _FIELDS_ATTR, None) or {}).items():
+            line[f"field_{key}" if key in _LINE_KEYS else key] = value
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             line["exc"] = record.exc_text
         if record.stack_info:
             line["stack"] = record.stack_info
-        return json.dumps(line, ensure_ascii=False, default=str)
+        text = json.dumps(line, ensure_ascii=False, default=str)
+        # A lone surrogate (from a JSON escape in a Slack payload) cannot be written as UTF-8.
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-class _StderrHandler(logging.StreamHandler):
+class _OneLineErrors:
+    """A record that cannot be written (a value that does not format, a closed stream) becomes
+    one JSON line, not logging's multi-line '--- Logging error ---' traceback on stderr."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's naming)
+        error = sys.exc_info()[1]
+        try:
+            line = {"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "error",
+                    "logger": "bot.logging", "event": "log.unwritable", "record_logger": record.name,
+                    "record_event": redact(str(record.msg)), "error_type": type(error).__name__}
+            self.stream.write(json.dumps(line, ensure_ascii=True) + "\n")
+            self.flush()
+        except Exception:  # the stream itself is gone: nothing left to write to
+            pass
+
+
+class _StreamHandler(_OneLineErrors, logging.StreamHandler):
+    pass
+
+
+class _StderrHandler(_OneLineErrors, logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time of the write, not at configuration time:
     a replaced stderr (a test's capture, a daemon's redirect) that is later closed must not
     turn every log line into a 'Logging error'."""
@@ -87,7 +120,7 @@ def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) 
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
         root.removeHandler(old)
-    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    handler = _StreamHandler(stream) if stream is not None else _StderrHandler()
     setattr(handler, _HANDLER_MARK, True)
     handler.addFilter(RedactFilter())
     handler.setFormatter(JsonFormatter())
@@ -99,13 +132,14 @@ def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) 
     return handler
 
 
-def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, *, exc_info: bool | BaseException = False,
-              **fields: Any) -> None:
+def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, /, *,
+              exc_info: bool | BaseException = False, **fields: Any) -> None:
     """One structured line: `event` is a dotted name (slack.reply), `fields` its data.
 
-    Field names must not clash with LogRecord attributes (name, msg, args, lineno …).
+    Any field name is safe (`created`, `name`, `level`, `event` …): the fields travel in one
+    record attribute, and a name the line itself uses is written as "field_<name>".
     """
-    logger.log(level, event, exc_info=exc_info, extra=fields)
+    logger.log(level, event, exc_info=exc_info, extra={_FIELDS_ATTR: fields}, stacklevel=2)
 
 
 class Stopwatch:

@@ -25,6 +25,9 @@ class Settings:
     slack_signing_secret: str | None = field(default_factory=lambda: os.environ.get("SLACK_SIGNING_SECRET") or None)
     slack_app_token: str | None = field(default_factory=lambda: os.environ.get("SLACK_APP_TOKEN") or None)
     slack_api_url: str | None = field(default_factory=lambda: os.environ.get("SLACK_API_URL") or None)
+    # When set, payloads from another workspace / Enterprise Grid org or another app are acked and ignored.
+    slack_team_id: str | None = field(default_factory=lambda: (os.environ.get("SLACK_TEAM_ID") or "").strip() or None)
+    slack_app_id: str | None = field(default_factory=lambda: (os.environ.get("SLACK_APP_ID") or "").strip() or None)
     port: int = field(default_factory=lambda: int(os.environ.get("PORT") or 3000))
 
     @classmethod

@@ -22,16 +22,21 @@ from typing import Iterable
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.error import BoltError
+from slack_bolt.error import BoltError, BoltUnhandledRequestError
+from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+
+from bot import slack_intake as intake
 
 from bot.answerer import Answerer
 from bot.listeners import Registrar, Surfaces, register_all
 from bot.listeners.deps import AppDeps, TrackingExecutor
+from bot.listeners.middleware import describe
 from bot.logging_setup import configure_logging, log_event
 from bot.handoff.smtp import SmtpConfigError
 from bot.settings import Settings
@@ -39,9 +44,10 @@ from bot.slack_store import SlackStore, StoreError
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-MAX_BODY_BYTES = 1 << 20  # Slack's payloads are far smaller; refuse anything bigger unread
 ANSWER_WORKERS = 4  # the model is CPU-bound: more workers than cores only add contention
 LISTENER_WORKERS = 32  # Bolt's side: ack-and-enqueue only, so many cheap threads
+SERVER_ERROR_RETRIES = 2  # a 5xx from the Web API is tried again twice …
+SERVER_ERROR_BACKOFF_S = 0.5  # … after 0.5 s and 1 s (each plus up to 1 s of jitter)
 
 log = logging.getLogger("bot.slack")
 
@@ -52,13 +58,28 @@ class SlackConfigError(ValueError):
     """A setting needed to talk to Slack is missing; the message says which and where."""
 
 
+class ServerErrorRetry(ServerErrorRetryHandler):
+    """Retries every 5xx (slack_sdk's own handler only 500 and 503): a 502 or 504 from a gateway
+    in front of Slack is as passing, and the answer it would lose took the user's question."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        return response is not None and 500 <= response.status_code <= 599
+
+
 def make_client(settings: Settings) -> WebClient:
-    """The bot's Web API client; SLACK_API_URL points it elsewhere (tests, proxies)."""
+    """The bot's Web API client; SLACK_API_URL points it elsewhere (tests, proxies).
+
+    Rate limits (429, after Retry-After) and server errors (5xx, with exponential backoff and
+    jitter) are retried; what still fails reaches the caller, which tells the user.
+    """
     kwargs = {}
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
     client = WebClient(token=settings.slack_bot_token, timeout=10, **kwargs)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(ServerErrorRetry(
+        max_retry_count=SERVER_ERROR_RETRIES,
+        interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=SERVER_ERROR_BACKOFF_S)))
     return client
 
 
@@ -72,7 +93,8 @@ class SlackBot:
     owns_store: bool = True
 
     def http_server(self, host: str = "0.0.0.0", port: int | None = None) -> "SlackHttpServer":
-        return SlackHttpServer(self.app, host, self.deps.settings.port if port is None else port)
+        return SlackHttpServer(self.app, host, self.deps.settings.port if port is None else port,
+                               signing_secret=self.deps.settings.slack_signing_secret or "")
 
     def socket_mode_handler(self, app_token: str | None = None) -> SocketModeHandler:
         """The Socket Mode adapter (not yet connected: call `.connect()` or `.start()`)."""
@@ -129,6 +151,8 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
             process_before_response=False,  # ack first; listeners go on after the response is sent
             listener_executor=deps.listeners,
             logger=bolt_logger,
+            # Unhandled requests go to `on_error`, which acks them: a 404 makes Slack retry an event.
+            raise_error_for_unhandled_request=True,
         )  # calls auth.test: a bad token or an unreachable API raises here
     except BaseException:
         deps.work.shutdown(wait=False)
@@ -138,9 +162,16 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
         raise
 
     @app.error
-    def on_error(error, body):  # a listener raised before its own handling: log it, redacted
-        log_event(log, "slack.listener_error", logging.ERROR, exc_info=error,
-                  kind=(body or {}).get("type"), error_type=type(error).__name__)
+    def on_error(error, body):
+        if isinstance(error, BoltUnhandledRequestError):
+            # An event we do not subscribe a listener to (or a button of an older version):
+            # acknowledged, so Slack does not count it as a failed delivery and retry it.
+            log_event(log, "slack.unhandled", **describe(body))
+            return BoltResponse(status=200, body="")
+        # A listener raised before its own handling: log it, redacted.
+        log_event(log, "slack.listener_error", logging.ERROR, exc_info=error, **describe(body),
+                  error_type=type(error).__name__)
+        return None
 
     surfaces = register_all(app, deps, extra_registrars)
     return SlackBot(app=app, deps=deps, surfaces=surfaces, owns_store=db is None)
@@ -160,25 +191,42 @@ class _Handler(BaseHTTPRequestHandler):
     server: "SlackHttpServer"
     protocol_version = "HTTP/1.1"
 
+    timeout = 30  # seconds a client may take to send its request (a stalled one must not hold a thread)
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         started = time.perf_counter()
         url = urlsplit(self.path)
         if url.path != EVENTS_PATH:
             self._send(404, b"not found", "text/plain")
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._send(413, b"payload too large", "text/plain")
-            self.close_connection = True
-            return
-        body = self.rfile.read(length).decode("utf-8", errors="replace")
+        # Signature first (bot.slack_intake): nothing is parsed for a request Slack did not sign.
         headers = {k.lower(): v for k, v in self.headers.items()}
-        response = self.server.app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
+        length = intake.check_headers(headers)
+        if isinstance(length, intake.Refusal):  # the body is left unread: the connection cannot go on
+            self._refuse(length, headers, 0, close=True)
+            return
+        raw = self.rfile.read(length)
+        if len(raw) < length:
+            self._refuse(intake.Refusal(400, "incomplete"), headers, len(raw), close=True)
+            return
+        payload = intake.read_body(raw, headers, self.server.signing_secret)
+        if isinstance(payload, intake.Refusal):
+            self._refuse(payload, headers, length)
+            return
+        response = self.server.app.dispatch(bolt_request(raw.decode("utf-8"), payload, url.query, headers))
         payload = (response.body or "").encode("utf-8")
         content_type = (response.headers.get("content-type") or ["text/plain;charset=utf-8"])[0]
         self._send(response.status, payload, content_type)
         log_event(log, "http.request", logging.DEBUG, status=response.status, bytes=length,
                   retry_num=headers.get("x-slack-retry-num"), ms=round((time.perf_counter() - started) * 1000, 1))
+
+    def _refuse(self, refusal: intake.Refusal, headers: dict, length: int, *, close: bool = False) -> None:
+        """One log line, and one response with the reason in plain text."""
+        log_event(log, "http.refused", logging.WARNING, status=refusal.status, reason=refusal.reason, bytes=length,
+                  content_type=headers.get("content-type"), retry_num=headers.get("x-slack-retry-num"))
+        if close:
+            self.close_connection = True
+        self._send(refusal.status, refusal.body, "text/plain; charset=utf-8")
 
     def do_GET(self) -> None:  # noqa: N802
         if urlsplit(self.path).path == HEALTH_PATH:
@@ -193,8 +241,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def log_message(self, format: str, *args) -> None:  # http.server's own stderr lines: ours are JSON
-        pass
+    # http.server writes its own lines to stderr; ours go through the JSON logger instead.
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (http.server's naming)
+        if log.isEnabledFor(logging.DEBUG):  # called for every request: format only when it is written
+            log_event(log, "http.access", logging.DEBUG, line=format % args)
+
+    def log_error(self, format: str, *args) -> None:  # noqa: A002 — malformed request lines, bad headers
+        log_event(log, "http.protocol_error", logging.WARNING, line=format % args)
+
+
+def bolt_request(body: str, payload: dict, query: str, headers: dict) -> BoltRequest:
+    """Bolt's request for a verified body. Bolt reads any form whose text contains the word
+    "payload" as an interactivity payload, so `/policy payloadとは` reached no listener: the
+    request carries the payload as read by bot.slack_intake instead (the raw body stays, for
+    Bolt's own signature check)."""
+    request = BoltRequest(body=body, query=query, headers=headers)
+    if request.body != payload:
+        request.body = payload
+        request.context = build_context(BoltContext(), payload)
+    return request
 
 
 class SlackHttpServer(ThreadingHTTPServer):
@@ -203,10 +268,19 @@ class SlackHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a burst of Slack deliveries must not overflow the listen backlog
 
-    def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000):
+    def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000, *, signing_secret: str = ""):
         self.app = app
+        self.signing_secret = signing_secret  # empty: every request is refused (nothing can be verified)
         super().__init__((host, port), _Handler)
         self._thread: threading.Thread | None = None
+
+    def handle_error(self, request, client_address) -> None:
+        """socketserver prints a traceback to stderr here; it becomes one JSON line instead."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):  # the client went away or stalled
+            log_event(log, "http.client_gone", logging.INFO, error_type=type(error).__name__)
+        else:
+            log_event(log, "http.error", logging.ERROR, exc_info=True, error_type=type(error).__name__)
 
     @property
     def port(self) -> int:

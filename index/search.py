@@ -227,7 +227,7 @@ class Searcher:
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])\s*|(?<=[.])\s+")
 # E-mail addresses, phone numbers and <…> markup tokens (chat mentions, links): none of them
 # says anything about the policy, and the first two identify people.
-_NOISE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\d[\d\s()\-‐－]{8,}\d|<[^<>\s][^<>]{0,200}>")
+_NOISE = re.compile(r"https?://[!-~]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\d[\d\s()\-‐－]{8,}\d|<[^<>\s][^<>]{0,200}>")
 SENTENCE_FOCUS = True
 MIN_SENTENCE_CHARS = 6
 # A pasted message rarely has more than a few sentences worth scoring; a 4,000-character wall of

@@ -108,10 +108,15 @@ class SlackApiStub:
         return f"{self.base_url}/response/{name}"
 
     # -- behaviour ----------------------------------------------------------------------
-    def fail(self, method: str, error: str = "internal_error", *, times: int = 1, status: int = 200) -> None:
-        """Make the next `times` calls of `method` fail like Slack does ({"ok": false, "error"})."""
+    def fail(self, method: str, error: str = "internal_error", *, times: int = 1, status: int = 200,
+             body: str | None = None) -> None:
+        """Make the next `times` calls of `method` fail like Slack does ({"ok": false, "error"}).
+
+        `status` 500–504 imitates a server error; `body` replaces the JSON with raw text, as a
+        load balancer in front of Slack sends it ("<html>502 Bad Gateway</html>").
+        """
         with self._cond:
-            self._failures.setdefault(method, []).extend([(error, status)] * times)
+            self._failures.setdefault(method, []).extend([(error, status, body)] * times)
 
     # -- what was called ----------------------------------------------------------------
     def calls(self, method: str | None = None) -> list[ApiCall]:
@@ -138,15 +143,15 @@ class SlackApiStub:
                 self._cond.wait(remaining)
 
     # -- HTTP ---------------------------------------------------------------------------
-    def _record(self, call: ApiCall) -> tuple[dict, int]:
+    def _record(self, call: ApiCall) -> tuple[dict | str, int]:
         with self._cond:
             self._calls.append(call)
             self._cond.notify_all()
             queued = self._failures.get(call.method)
             failure = queued.pop(0) if queued else None
         if failure:
-            error, status = failure
-            return {"ok": False, "error": error}, status
+            error, status, raw = failure
+            return (raw if raw is not None else {"ok": False, "error": error}), status
         if call.method == RESPONSE_URL_METHOD:
             return {"ok": True}, 200
         if self.valid_tokens is not None and call.token not in self.valid_tokens:
@@ -198,10 +203,11 @@ class SlackApiStub:
                 payload, status = stub._record(call)
                 self._send(status, payload)
 
-            def _send(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode("utf-8")
+            def _send(self, status: int, payload: dict | str) -> None:
+                raw = isinstance(payload, str)
+                data = (payload if raw else json.dumps(payload)).encode("utf-8")
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", "text/html; charset=utf-8" if raw else "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

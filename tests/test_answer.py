@@ -253,3 +253,28 @@ def test_detect_language(text, lang):
 def test_clean_question_collapses_whitespace_and_control_characters():
     assert clean_question("  個人情報\u3000\u3000を\x00 使う？\t ") == "個人情報 を 使う？"
     assert clean_question(None) == ""  # adapters may hand in a missing text
+
+
+@pytest.mark.parametrize("question", ["個人情報の利用目的を教えてください", "自分の個人情報を削除してほしい"])
+def test_a_url_in_the_question_changes_nothing(answerer, question):
+    """A pasted link is no policy content: it must not pull the contact clause (it names a web
+    address too) or anything else into the citations."""
+    for url, template in (("https://example.com/privacy?ref=mail", "{q} {url}"),
+                          ("https://www.sokonara.co.jp/privacy", "{url} を読みました。{q}")):
+        without = answerer.answer(template.format(q=question, url=""))
+        answer = answerer.answer(template.format(q=question, url=url))
+        assert (answer.status, [c.id for c in answer.citations]) == (
+            without.status, [c.id for c in without.citations])
+
+
+def test_markup_around_a_japanese_question_does_not_make_it_english(answerer):
+    html = '<div class="message-body"><p style="font-family: sans-serif">個人情報を削除してください</p></div>'
+    assert detect_language(html) == "en"  # what the markup alone would suggest
+    assert answerer.answer(html).lang == "ja"
+
+
+def test_search_text_is_searched_and_the_question_is_kept(answerer):
+    shown = "@sato :bow: 個人情報の利用目的を教えてください"
+    answer = answerer.answer(shown, search_text="個人情報の利用目的を教えてください")
+    bare = answerer.answer("個人情報の利用目的を教えてください")
+    assert answer.question == shown and [c.id for c in answer.citations] == [c.id for c in bare.citations]

@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, shortcuts
+from bot.listeners import actions, commands, events, middleware, shortcuts
 from bot.listeners.deps import AppDeps
 
 Registrar = Callable[[App, AppDeps], None]
@@ -31,6 +31,7 @@ class Surfaces:
 
 
 def register_all(app: App, deps: AppDeps, extra: Iterable[Registrar] = ()) -> Surfaces:
+    middleware.register(app, deps)
     events.register(app, deps)
     commands.register(app, deps)
     shortcuts.register(app, deps)

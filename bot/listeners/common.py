@@ -16,6 +16,7 @@ from bot import blocks
 from bot.answer import Answer, REASON_EMPTY, REASON_TOO_LONG
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import Stopwatch, log_event
+from bot.slack_text import SlackQuestion, question_from_slack
 
 WORKING_REACTION = "eyes"
 # Message subtypes that are still a person talking; every other subtype (edits, deletions,
@@ -29,8 +30,10 @@ def ignore_reason(event: dict, bot_user_id: str | None) -> str | None:
         return "bot"
     if event.get("subtype") not in _USER_SUBTYPES:
         return f"subtype:{event.get('subtype')}"
-    if event.get("hidden") or "edited" in event:
+    if event.get("hidden"):
         return "edit"
+    # A mention that carries `edited` is answered too (someone added a forgotten @policybot):
+    # the channel+ts key in `event_keys` keeps a mention that was answered from being answered again.
     user = event.get("user")
     if not user:
         return "no_user"
@@ -67,16 +70,17 @@ def is_notice(answer: Answer) -> bool:
     return answer.reason in (REASON_EMPTY, REASON_TOO_LONG)
 
 
-def question_from_slack(slack_text: str, bot_user_id: str | None) -> str:
-    """The question a Slack message asks: our own mention removed, mrkdwn read as plain text
-    (`<!channel>` → @channel, links → their label, &lt; → <)."""
-    return blocks.to_plain(blocks.strip_bot_mention(slack_text, bot_user_id))
+def answer_slack_question(deps: AppDeps, question: SlackQuestion) -> Answer:
+    """The answer to what a Slack message asks: its words are searched, and the answer carries
+    the question as the user wrote it (shown back, stored, sent to the contact window)."""
+    return deps.answerer.answer(question.display, search_text=question.retrieval)
 
 
 def answer_and_record(deps: AppDeps, slack_text: str, *, bot_user_id: str | None, surface: str,
                       user_id: str | None, channel: str | None, thread_ts: str | None) -> tuple[Answer, str | None]:
-    """Answer what `slack_text` asks and log it; notices (empty, too long) get no id: nothing to act on."""
-    answer = deps.answerer.answer(question_from_slack(slack_text, bot_user_id))
+    """Answer what `slack_text` (mrkdwn, as Slack delivered it) asks and log it; notices (empty,
+    too long) get no id: nothing to act on."""
+    answer = answer_slack_question(deps, question_from_slack(slack_text, bot_user_id))
     if is_notice(answer):
         return answer, None
     answer_id = deps.store.record_answer(answer, user_id=user_id, channel=channel, thread_ts=thread_ts,
@@ -90,7 +94,8 @@ def call_slack(deps: AppDeps, what: str, fn: Callable[..., object], **kwargs) ->
         fn(**kwargs)
         return True
     except SlackApiError as exc:
-        log_event(deps.log, "slack.api_error", logging.WARNING, call=what, error=exc.response.get("error"))
+        log_event(deps.log, "slack.api_error", logging.WARNING, call=what, error=exc.response.get("error"),
+                  http_status=exc.response.status_code)
     except OSError as exc:
         log_event(deps.log, "slack.api_error", logging.WARNING, call=what, error=type(exc).__name__)
     return False

@@ -4,12 +4,54 @@ interactivity payloads). The answerer is the real one from tests/conftest.py."""
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
+import logging
 
 import pytest
 
+from bot.logging_setup import configure_logging
 from tests.slack_api_stub import SlackApiStub
 
 from .driver import BOT_TOKEN, SIGNING_SECRET, SlackSender
+
+
+class JsonLog:
+    """The JSON lines the app logged during one test."""
+
+    def __init__(self, stream: io.StringIO):
+        self.stream = stream
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines()]
+
+    def events(self, *names: str) -> list[dict]:
+        return [line for line in self.lines() if line["event"] in names]
+
+    def clear(self) -> None:
+        self.stream.seek(0)
+        self.stream.truncate()
+
+
+@pytest.fixture(autouse=True)
+def slack_log():
+    """Every Slack test logs as `policybot serve` does: JSON lines at INFO, so a log call that
+    fails only when its line is really written (a reserved field name) fails here too. At the
+    end every line must be one JSON object, with traceback text only inside its "exc" field."""
+    root = logging.getLogger()
+    level = root.level
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    yield JsonLog(stream)
+    for handler in [h for h in root.handlers if getattr(h, "_policybot_json_handler", False)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    for name in ("slack_bolt", "slack_sdk"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    for raw in stream.getvalue().splitlines():
+        line = json.loads(raw)
+        assert isinstance(line, dict), raw
+        assert "Traceback" not in json.dumps({k: v for k, v in line.items() if k != "exc"}), raw
 
 
 @pytest.fixture()

@@ -2,9 +2,12 @@
 form-encoded slash commands and interactivity payloads, over real HTTP."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import itertools
 import json
+import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -103,6 +106,28 @@ class SlackSender:
             text = response.read().decode("utf-8")
         finally:
             conn.close()
+        return Sent(response.status, text, time.perf_counter() - started)
+
+    def signature_headers(self, body: bytes, *, timestamp: str | None = None) -> dict[str, str]:
+        """Slack's v0 signature over the raw bytes (also bytes that are not UTF-8)."""
+        ts = str(int(time.time())) if timestamp is None else timestamp
+        digest = hmac.new(self.verifier.signing_secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + digest.hexdigest()}
+
+    def send_raw(self, head: dict[str, str], body: bytes = b"", *, path: str | None = None,
+                 half_close: bool = False) -> Sent:
+        """POST exactly these headers and bytes over a socket (no client fixes up Content-Length);
+        `half_close` ends the request stream after the body, as a client that sent less than it said."""
+        lines = [f"POST {path or self.url.path} HTTP/1.1", f"Host: {self.url.hostname}:{self.url.port}",
+                 *(f"{k}: {v}" for k, v in head.items())]
+        started = time.perf_counter()
+        with socket.create_connection((self.url.hostname, self.url.port), timeout=30) as sock:
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            text = response.read().decode("utf-8", "replace")
         return Sent(response.status, text, time.perf_counter() - started)
 
     def send_event(self, event: dict, *, event_id: str | None = None, retry_num: int | None = None, **kw) -> Sent:

@@ -314,3 +314,15 @@ def test_requests_left_pending_by_a_previous_run_are_delivered_after_a_restart(s
     request.getfixturevalue("slack_bot")  # the app starts …
     [mail] = smtp.wait_for(1)  # … and delivers it without anyone clicking
     assert mail.message["X-PolicyBot-Ref"] == h.ref
+
+
+def test_a_successful_hand_off_logs_one_info_line_and_no_error(sender, slack_stub, slack_bot, smtp, slack_log):
+    """At the level `serve` logs (INFO), the success line itself must be writable (its fields
+    include `created`, a name Python's LogRecord reserves)."""
+    _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION)
+    view = click_forward(sender, slack_stub, answer_id)
+    text, entry = submit_and_settle(sender, slack_stub, slack_bot, view)
+    assert entry.status == SENT and entry.ref in text
+    [line] = slack_log.events("slack.forward")
+    assert line["level"] == "info" and line["ref"] == entry.ref and line["created"] is True
+    assert [l["event"] for l in slack_log.lines() if l["level"] == "error"] == []

@@ -107,15 +107,15 @@ def test_forged_or_stale_signature_is_rejected_without_a_post(sender, slack_stub
     assert slack_stub.calls("chat.postMessage") == [] and slack_stub.calls("reactions.add") == []
 
 
-def test_slash_command_answers_privately_with_escaped_echo_and_share_button(sender, slack_stub, slack_bot):
+def test_slash_command_answers_privately_with_readable_echo_and_share_button(sender, slack_stub, slack_bot):
     sent = sender.send_command("<!channel> <@U0OTHER> 第三者に個人データを提供しますか？")
     assert sent.status == 200 and sent.body == ""
     [reply] = slack_stub.wait_for("response_url")
     assert reply.path == "/response/cmd"
     assert reply.body["response_type"] == "ephemeral"
     raw = json.dumps(reply.body, ensure_ascii=False)
-    assert "<!channel>" not in raw and "<@U0OTHER>" not in raw
-    assert "&lt;!channel&gt; &lt;@U0OTHER&gt;" in reply.blocks_text()
+    assert "<!channel>" not in raw and "U0OTHER" not in raw  # pings nobody; an unnamed mention is dropped
+    assert "*質問:* @channel 第三者に個人データを提供しますか？" in reply.blocks_text()  # as the user saw it
     actions = [e["action_id"] for b in reply.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert blocks.ACTION_SHARE in actions
     assert slack_stub.calls("chat.postMessage") == []  # nothing public
@@ -190,14 +190,13 @@ def test_direct_message_is_answered_in_the_dm(sender, slack_stub, slack_bot):
     assert post.body["channel"] == DM_CHANNEL and "thread_ts" not in post.body
 
 
-def test_bots_edits_deletions_joins_and_plain_channel_messages_are_ignored(sender, slack_stub, slack_bot):
+def test_bots_edit_notices_deletions_joins_and_plain_channel_messages_are_ignored(sender, slack_stub, slack_bot):
     events = [
         sender.dm(BILLING_QUESTION, bot_id="B0OTHER"),
         sender.dm(BILLING_QUESTION, user=BOT_USER_ID),
         sender.dm("", subtype="message_changed", message={"text": BILLING_QUESTION}),
         sender.dm("", subtype="message_deleted"),
         sender.dm("", subtype="channel_join"),
-        sender.mention(BILLING_QUESTION, edited={"user": USER, "ts": "1"}),
         {**sender.dm(BILLING_QUESTION), "channel_type": "channel", "channel": CHANNEL},
     ]
     for event in events:

@@ -16,15 +16,11 @@ SECRETS = ("taro.yamada@example.com", "090-1234-5678", "+81 90 1234 5678", BOT_T
 
 @pytest.fixture()
 def log_stream():
+    """The JSON log at the level `policybot serve` configures (INFO)."""
     stream = io.StringIO()
-    handler = configure_logging("DEBUG", stream=stream)
-    for name in ("slack_bolt", "slack_sdk", "bot"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    handler = configure_logging("INFO", stream=stream)
     yield stream
     logging.getLogger().removeHandler(handler)
-    for name in ("slack_bolt", "slack_sdk", "bot"):
-        logging.getLogger(name).setLevel(logging.NOTSET)
-    logging.getLogger().setLevel(logging.WARNING)
 
 
 def lines(stream) -> list[dict]:
@@ -40,8 +36,8 @@ def test_one_json_line_per_event_with_fields(log_stream):
 
 def test_messages_args_fields_and_tracebacks_from_any_logger_are_redacted(log_stream):
     other = logging.getLogger("slack_sdk.web.base_client")
-    other.debug("Sending a request - headers: %s body: %s", {"Authorization": f"Bearer {BOT_TOKEN}"},
-                "taro.yamada@example.com 090-1234-5678")
+    other.info("Sending a request - headers: %s body: %s", {"Authorization": f"Bearer {BOT_TOKEN}"},
+               "taro.yamada@example.com 090-1234-5678")
     log_event(logging.getLogger("bot.slack"), "slack.reply", question="+81 90 1234 5678",
               nested={"who": ["taro.yamada@example.com"]})
     try:
@@ -75,3 +71,22 @@ def test_a_real_conversation_logs_timings_and_no_personal_data(log_stream, sende
     for r in replies:
         assert r["total_ms"] >= r["answer_ms"] >= 0 and "queue_ms" in r and "post_ms" in r
         assert "question" not in r
+
+
+@pytest.mark.parametrize("name", ["created", "name", "msg", "args", "levelname", "module", "process", "message",
+                                  "asctime", "event", "level", "logger", "ts", "exc", "stack"])
+def test_any_field_name_is_safe(log_stream, name):
+    """A field called like a LogRecord attribute (`created` broke every hand-off line) or like a
+    key of the line itself is written, never raised or lost."""
+    log_event(logging.getLogger("bot.slack"), "slack.forward", level_hint=1, **{name: "value"})
+    [line] = lines(log_stream)
+    assert line["event"] == "slack.forward" and line["level"] == "info" and line["logger"] == "bot.slack"
+    key = f"field_{name}" if name in ("event", "level", "logger", "ts", "exc", "stack") else name
+    assert line[key] == "value" and line["level_hint"] == 1
+
+
+def test_a_line_that_cannot_be_encoded_is_still_one_json_line(log_stream):
+    log_event(logging.getLogger("bot.slack"), "slack.reply", text="broken \ud83d emoji")
+    log_stream.getvalue().encode("utf-8")  # writable as UTF-8 (a raw surrogate would raise here)
+    [line] = lines(log_stream)
+    assert line["text"] == "broken \ud83d emoji"  # the JSON escape reads back as what was logged

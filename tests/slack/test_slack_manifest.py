@@ -1,5 +1,5 @@
 """manifest.yml and the app agree: every subscribed event, command and shortcut has a
-listener (the app answers it, not 404), and every listener is declared in the manifest."""
+listener (none is logged as unhandled), and every listener is declared in the manifest."""
 from __future__ import annotations
 
 import dataclasses
@@ -55,9 +55,9 @@ def test_manifest_grants_the_scopes_the_listeners_use(manifest, slack_bot):
     assert scopes - needed == set(), f"scopes nothing uses: {sorted(scopes - needed)}"
 
 
-def test_every_manifest_surface_reaches_a_listener(manifest, socket_bot, slack_stub):
-    """Dispatch one payload per declared event/command/shortcut; Bolt answers 404 when no
-    listener matched, so a typo on either side fails here."""
+def test_every_manifest_surface_reaches_a_listener(manifest, socket_bot, slack_stub, slack_log):
+    """Dispatch one payload per declared event/command/shortcut; a payload no listener matched
+    is acked but logged as slack.unhandled, so a typo on either side fails here."""
     payloads = SlackSender("http://127.0.0.1:9/unused", slack_stub)
     requests = []
     for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
@@ -74,6 +74,7 @@ def test_every_manifest_surface_reaches_a_listener(manifest, socket_bot, slack_s
         response = socket_bot.app.dispatch(_bolt_request(kind, payload))
         assert response.status == 200, f"{kind} {payload.get('command') or payload.get('callback_id') or payload.get('event', {}).get('type')} → {response.status}"
     socket_bot.drain()
+    assert slack_log.events("slack.unhandled") == []
 
 
 def _bolt_request(kind: str, payload: dict) -> BoltRequest:
@@ -81,9 +82,11 @@ def _bolt_request(kind: str, payload: dict) -> BoltRequest:
     return BoltRequest(mode="socket_mode", body=payload)
 
 
-def test_an_undeclared_command_would_not_reach_a_listener(socket_bot, slack_stub):
-    """The check above can fail: a name the app does not handle gets 404."""
+def test_an_undeclared_command_would_not_reach_a_listener(socket_bot, slack_stub, slack_log):
+    """The check above can fail: a name the app does not handle is logged as unhandled."""
     payloads = SlackSender("http://127.0.0.1:9/unused", slack_stub)
     response = socket_bot.app.dispatch(_bolt_request("slash_commands", {**payloads.command_fields("x"),
                                                                         "command": "/policies"}))
-    assert response.status == 404
+    assert response.status == 200  # acked all the same: Slack must not retry it
+    [line] = slack_log.events("slack.unhandled")
+    assert (line["kind"], line["name"]) == ("slash_command", "/policies")

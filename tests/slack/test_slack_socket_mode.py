@@ -71,7 +71,7 @@ def test_slash_command_over_socket_mode(socket_mode, slack_stub):
     assert ack.payload is None
     [reply] = slack_stub.wait_for("response_url")
     assert reply.body["response_type"] == "ephemeral"
-    assert "&lt;!here&gt;" in reply.blocks_text() and "<!here>" not in str(reply.body)
+    assert f"*質問:* @here {QUESTION}" in reply.blocks_text() and "<!here>" not in str(reply.body)
 
 
 def test_shortcut_and_feedback_over_socket_mode(socket_mode, slack_stub, slack_settings):

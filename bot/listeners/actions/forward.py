@@ -27,10 +27,11 @@ from bot.handoff import compose
 from bot.handoff.compose import Handoff, HandoffError, handoff_from_answer, mailto_for
 from bot.handoff.service import (OUTCOME_IN_PROGRESS, OUTCOME_NO_SERVER, OUTCOME_QUEUED, OUTCOME_REFUSED,
                                  OUTCOME_SENT, Delivery, HandoffService)
-from bot.listeners.common import call_slack, started_watch
+from bot.listeners.common import answer_slack_question, call_slack, started_watch
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
 from bot.slack_store import StoredAnswer
+from bot.slack_text import question_from_slack
 
 ACTION_ID = blocks.ACTION_FORWARD
 CALLBACK_ID = "forward_to_contact_modal"
@@ -214,7 +215,7 @@ def validate_submission(deps: AppDeps, body: dict, view: dict) -> tuple[Submissi
     if stored is None:
         return None, {QUESTION_BLOCK: t(lang, "err_gone")}
     user = body.get("user") or {}
-    answer = stored.answer or deps.answerer.answer(stored.question)
+    answer = stored.answer or answer_slack_question(deps, question_from_slack(stored.question, mrkdwn=False))
     try:
         handoff = handoff_from_answer(answer, user.get("id") or "?", None, question=_value(values, QUESTION_BLOCK),
                                       context=_value(values, CONTEXT_BLOCK), reply_to=_value(values, REPLY_BLOCK),
@@ -296,7 +297,7 @@ def _clauses(deps: AppDeps, answer: Answer, handoff: Handoff) -> tuple:
     ones the assistant looked at (the answer log does not keep them, so ask again)."""
     if handoff.citations:
         return handoff.citations
-    fresh = deps.answerer.answer(handoff.question)
+    fresh = answer_slack_question(deps, question_from_slack(handoff.question, mrkdwn=False))  # typed in the form
     nearest = fresh.signals.get("nearest") or [c.id for c in fresh.citations]
     searcher = deps.answerer.searcher
     with_signals = dataclasses.replace(answer, citations=(), signals={"nearest": nearest})

@@ -6,9 +6,10 @@ import logging
 from slack_bolt import App
 
 from bot import blocks
-from bot.listeners.common import answer_fields, send_private, started_watch
+from bot.listeners.common import answer_fields, answer_slack_question, send_private, started_watch
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
+from bot.slack_text import question_from_slack
 
 ACTION_ID = blocks.ACTION_SHARE
 
@@ -29,10 +30,9 @@ def handle_share(deps: AppDeps, *, body: dict, action: dict, respond, client) ->
                              messages=[blocks.notice_message("ja", "gone")])
                 log_event(deps.log, "slack.share", found=False, **fields, **watch.total())
                 return
-            answer = stored.answer or deps.answerer.answer(stored.question)
+            answer = stored.answer or answer_slack_question(deps, question_from_slack(stored.question, mrkdwn=False))
             fields.update(answer_fields(answer, stored.id))
-            messages = blocks.answer_messages(answer, answer_id=stored.id, echo=stored.slack_text or stored.question,
-                                              shared_by=user_id)
+            messages = blocks.answer_messages(answer, answer_id=stored.id, echo=stored.question, shared_by=user_id)
             post_in_channel(respond, client, channel=channel, messages=messages)
             log_event(deps.log, "slack.share", found=True, **fields, **watch.total())
         except Exception:

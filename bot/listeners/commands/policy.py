@@ -19,7 +19,8 @@ def handle_policy(deps: AppDeps, *, command: dict, respond, client) -> None:
         text = command.get("text") or ""
         answer, answer_id = answer_and_record(deps, text, bot_user_id=None, surface="command", user_id=user_id,
                                               channel=channel, thread_ts=None)
-        messages = blocks.answer_messages(answer, answer_id=answer_id, echo=text, shareable=True)
+        # The echo is the question as the user wrote it (mentions as @name, no ids or markup).
+        messages = blocks.answer_messages(answer, answer_id=answer_id, echo=answer.question, shareable=True)
         return messages, answer_fields(answer, answer_id)
 
     deps.submit(lambda: reply_privately(deps, respond, client, surface="command", channel=channel, user_id=user_id,
