@@ -293,7 +293,7 @@ def _revision_warnings(old: Side, new: Side, changes: tuple[Change, ...]) -> lis
     return warnings
 
 
-_ARTICLE_REF = re.compile(r"第(\d+)条")
+_ARTICLE_REF = re.compile(r"(?<!法)第(\d+)条")  # 「…法第2条」 cites a law, not this policy
 
 
 def _refs(text: str) -> set[int]:

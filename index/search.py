@@ -30,7 +30,8 @@ FUSION_WEIGHTS = {"ja": (1.0, 1.0, 1.0, 1.0), "en": (0.5, 1.0, 0.25, 1.0)}
 _PHRASE_BREAK = re.compile(r"[、。，,．\n？?！!]")
 MIN_PHRASE_CHARS = 4
 MAX_QUERY_PHRASES = 12
-_REFERENCE = re.compile(r"第\s*(\d+)\s*条")
+# 「第10条に定める…」 cites this policy; 「個人情報保護法第2条…」 cites a law, not one of our articles.
+_REFERENCE = re.compile(r"(?<!法)第\s*(\d+)\s*条")
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 # Generic English function words (not tuned to any question): they carry no policy content.
 _ENGLISH_STOPWORDS = frozenset("""

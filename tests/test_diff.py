@@ -278,3 +278,9 @@ def test_a_second_paragraph_turns_the_article_into_paragraph_one():
         "第5条（個人情報の取扱いの委託）", "第5条（個人情報の取扱いの委託）第1項", False)
     assert (added.new_label, added.new_text) == (
         "第5条（個人情報の取扱いの委託）第2項", "当社は、委託先における個人データの取扱状況を定期的に確認します。")
+
+
+def test_a_law_article_is_not_taken_for_one_of_the_policys_articles():
+    from index.diff import _refs
+
+    assert _refs("個人情報保護法第2条第6項に定義された「匿名加工情報」及び第10条に定める窓口") == {10}
