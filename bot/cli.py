@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 from bot.settings import Settings
 
@@ -24,10 +25,12 @@ class UserError(Exception):
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from index.embed import ModelUnavailableError
+    from index.guard import UnsafeSwitchError
     from index.policy import PolicyParseError
     from index.store import IndexUnavailableError
 
-    return (UserError, ModelUnavailableError, PolicyParseError, IndexUnavailableError, FileNotFoundError)
+    return (UserError, ModelUnavailableError, PolicyParseError, IndexUnavailableError, UnsafeSwitchError,
+            FileNotFoundError)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -47,7 +50,16 @@ def check_index_fresh(settings: Settings) -> dict:
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise UserError(f"no index in {settings.index_dir}: run `policybot build` (or `make run`) first")
-    if settings.policy_path.is_file() and file_sha256(settings.policy_path) != manifest.get("policy_sha256"):
+    if not settings.policy_path.is_file():
+        return manifest  # a deployment may ship the index without the text; nothing to compare
+    try:
+        sha = file_sha256(settings.policy_path)
+    except (OSError, UnicodeDecodeError) as exc:
+        why = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"cannot be read ({exc.strerror})"
+        raise UserError(f"the policy file {settings.policy_path} {why}, so the index cannot be checked against "
+                        "it: fix the file or its permissions (or set POLICYBOT_POLICY), then run `policybot build`") \
+            from None
+    if sha != manifest.get("policy_sha256"):
         raise UserError(f"the index in {settings.index_dir} was built from another version of "
                         f"{settings.policy_path}: run `policybot build` (`policybot diff` shows the changes)")
     return manifest
@@ -66,20 +78,19 @@ def load_answerer(settings: Settings):
 # --- build -----------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
     from index import store
-    from index.policy import load
 
     settings = _settings(args)
     if args.rollback:
         name = store.rollback(settings.index_dir)
         print(f"rolled back: {settings.index_dir} now serves generation {name}")
         return 0
-    new_policy = load(settings.policy_path)  # a broken text stops here, before the index is touched
+    new_policy = store.load_policy(settings.policy_path)  # a broken text stops here, before the index is touched
     old_text = store.built_policy_text(settings.index_dir)
     if old_text is not None:
         _print_change_summary(old_text, new_policy)
     bar = _progress_bar(enabled=not args.quiet and sys.stderr.isatty())
     report = store.build(settings.policy_path, settings.index_dir, settings.model, force=args.force,
-                         progress=bar)
+                         progress=bar, accept_removals=args.accept_removals)
     if report.skipped:
         print(f"index is up to date ({report.clause_count} clauses, model {report.model}); "
               "nothing to do (use --force to rebuild)")
@@ -114,9 +125,12 @@ def _progress_bar(enabled: bool):
 def _print_change_summary(old_text: str, new_policy) -> None:
     """What a maintainer must review before the new text goes live (issue: clause-level diff)."""
     from index.diff import diff_policies, format_terminal
-    from index.policy import parse
+    from index.policy import PolicyParseError, parse
 
-    old_policy = parse(old_text)
+    try:
+        old_policy = parse(old_text)
+    except PolicyParseError:
+        return  # the live index's own copy no longer parses (damaged, or an older parser): nothing to compare
     if old_policy.sha256 == new_policy.sha256:
         return
     print(format_terminal(diff_policies(old_policy, new_policy), color=sys.stdout.isatty()))
@@ -129,12 +143,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     answerer = load_answerer(settings)
     if args.question == ["-"]:
-        for line in sys.stdin:
-            result = answerer.answer(line.rstrip("\n"))
-            sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+        for line in stdin_lines(sys.stdin):
+            sys.stdout.write(json_line(answerer.answer(line).to_json()) + "\n")
             sys.stdout.flush()
         return 0
-    question = " ".join(args.question)
+    question = " ".join(valid_text(word) for word in args.question)
     result = answerer.answer(question)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
@@ -144,6 +157,40 @@ def cmd_ask(args: argparse.Namespace) -> int:
             label = "Write to the contact window" if result.lang == "en" else "窓口へのメール下書き"
             print(f"\n{label}: {result.contact.mailto}")
     return 0
+
+
+def stdin_lines(stream) -> Iterator[str]:
+    """One question per line of `stream`, always valid text.
+
+    Lines end at "\n" only (a stray "\r" inside a line does not split it; "\r\n" counts as one
+    ending), a last line without a newline counts, and bytes that are not UTF-8 become U+FFFD:
+    one JSON object per input line, whatever the input.
+    """
+    binary = getattr(stream, "buffer", None)
+    for raw in binary if binary is not None else stream:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", errors="replace")
+        line = raw[:-1] if raw.endswith("\n") else raw
+        yield valid_text(line[:-1] if line.endswith("\r") else line)
+
+
+def valid_text(text: str) -> str:
+    """`text` with no lone surrogates: argv carries undecodable bytes as surrogate escapes."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte
+        return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
+_LINE_BREAKING = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def json_line(data: dict) -> str:
+    """One JSON object on one line, also for readers that split at Unicode line separators."""
+    text = json.dumps(data, ensure_ascii=False)
+    for char, escaped in _LINE_BREAKING.items():
+        text = text.replace(char, escaped)
+    return text
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -229,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", parents=[common], help="build the index from the policy text")
     p.add_argument("--force", action="store_true", help="rebuild even if the policy and model are unchanged")
     p.add_argument("--rollback", action="store_true", help="make the previous index generation live again")
+    p.add_argument("--accept-removals", action="store_true",
+                   help="switch even if the new text has no contact address or revision date, or removes "
+                        "more than a fifth of the live clauses")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
 
@@ -275,6 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a path the user gave that cannot be used (permissions, a file where a directory goes)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"policybot: {exc.strerror or type(exc).__name__}{where}; check the path and its permissions",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 def run() -> None:
