@@ -24,13 +24,14 @@ class UserError(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from bot.settings import SettingsError
     from index.embed import ModelUnavailableError
     from index.guard import UnsafeSwitchError
     from index.policy import PolicyParseError
     from index.store import IndexUnavailableError
 
-    return (UserError, ModelUnavailableError, PolicyParseError, IndexUnavailableError, UnsafeSwitchError,
-            FileNotFoundError)
+    return (UserError, SettingsError, ModelUnavailableError, PolicyParseError, IndexUnavailableError,
+            UnsafeSwitchError, FileNotFoundError)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -306,11 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _feature_registrars():
-    """Commands contributed by feature modules (policy diff, hand-off outbox)."""
+    """Commands contributed by feature modules (policy diff, hand-off outbox, stored data)."""
+    from bot.data_cli import register_cli as register_data
     from bot.diff_cli import register_cli as register_diff
     from bot.handoff.cli import register_cli as register_handoff
 
-    return [register_diff, register_handoff]
+    return [register_diff, register_handoff, register_data]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,9 @@ from bot.answerer import Answerer
 from bot.listeners import Registrar, Surfaces, register_all
 from bot.listeners.deps import AppDeps, TrackingExecutor
 from bot.logging_setup import configure_logging, log_event
+from bot.handoff.outbox import Outbox
 from bot.handoff.smtp import SmtpConfigError
+from bot.retention import RetentionWorker
 from bot.settings import Settings
 from bot.slack_store import SlackStore, StoreError
 
@@ -143,6 +145,8 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
                   kind=(body or {}).get("type"), error_type=type(error).__name__)
 
     surfaces = register_all(app, deps, extra_registrars)
+    retention = RetentionWorker(store, Outbox(settings.db_path), settings.retention_days).start()
+    deps.on_close.append(retention.stop)
     return SlackBot(app=app, deps=deps, surfaces=surfaces, owns_store=db is None)
 
 
