@@ -2,24 +2,20 @@
 
 `purge` does by hand what the running bot does every hour with POLICYBOT_RETENTION_DAYS;
 `forget` answers a deletion request (第8条) for one Slack user. Both print what they deleted.
-Exit codes: 0 done, 1 done except unsent hand-offs that were kept, 2 a usage error.
+Exit codes: 0 done, 1 done except unsent hand-offs that were kept, 2 a usage error (one line,
+through bot.cli's UserError).
 """
 from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 
+from bot.cli import UserError
 from bot.retention import Removed, forget, purge
 
 EXIT_KEPT = 1
-EXIT_USER_ERROR = 2
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-class _UserError(Exception):
-    pass
 
 
 def register_cli(subparsers) -> None:
@@ -37,13 +33,13 @@ def register_cli(subparsers) -> None:
 
     p = commands.add_parser("purge", help="delete what is older than D days (sent hand-offs included)")
     p.add_argument("--older-than", type=_days, required=True, metavar="D", help="age in days (0: everything)")
-    p.set_defaults(func=_guard(cmd_purge))
+    p.set_defaults(func=cmd_purge)
 
     p = commands.add_parser("forget", help="delete everything stored about one Slack user")
     p.add_argument("user", metavar="SLACK_USER_ID", help="the member ID, e.g. U0123ABCD (profile → ⋮ → Copy member ID)")
     p.add_argument("--drop-unsent", action="store_true",
                    help="also delete the user's hand-offs not yet e-mailed to the contact window")
-    p.set_defaults(func=_guard(cmd_forget))
+    p.set_defaults(func=cmd_forget)
 
 
 def _days(text: str) -> float:
@@ -56,30 +52,24 @@ def _days(text: str) -> float:
     return days
 
 
-def _guard(command):
-    """User errors as one line on stderr, exit 2 (the main CLI does not know this module's errors)."""
-    def run(args: argparse.Namespace) -> int:
-        from bot.handoff.outbox import OutboxSchemaError
-        from bot.slack_store import StoreError
-
-        try:
-            return command(args)
-        except (_UserError, StoreError, OutboxSchemaError) as exc:
-            print(f"policybot data: {exc}", file=sys.stderr)
-            return EXIT_USER_ERROR
-    run.__doc__ = command.__doc__
-    return run
-
-
 def _open(args: argparse.Namespace):
-    from bot.handoff.outbox import Outbox
+    """The bot's store and outbox; UserError (one line, exit 2) for a missing, foreign or newer file."""
+    from bot.handoff.outbox import Outbox, OutboxSchemaError
     from bot.settings import Settings
-    from bot.slack_store import SlackStore
+    from bot.slack_store import SlackStore, StoreError
 
     path = Path(args.db) if args.db else Settings.from_env().db_path
     if not path.is_file():
-        raise _UserError(f"no database at {path}: nothing is stored there (set POLICYBOT_DB or --db to the bot's file)")
-    return SlackStore(path), Outbox(path)
+        raise UserError(f"no database at {path}: nothing is stored there (set POLICYBOT_DB or --db to the bot's file)")
+    try:
+        store = SlackStore(path)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        return store, Outbox(path)
+    except OutboxSchemaError as exc:
+        store.close()
+        raise UserError(str(exc)) from None
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -97,7 +87,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     """Delete everything stored about one Slack user."""
     user = args.user.strip()
     if not _SLACK_USER_ID.match(user):
-        raise _UserError(f"{user!r} is not a Slack user ID (they look like U0123ABCD): copy it from the user's "
+        raise UserError(f"{user!r} is not a Slack user ID (they look like U0123ABCD): copy it from the user's "
                          "Slack profile (⋮ → Copy member ID)")
     store, outbox = _open(args)
     try:

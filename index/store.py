@@ -184,11 +184,6 @@ def _intact_live(index_dir: Path) -> _Live | None:
         return None
 
 
-def is_up_to_date(index_dir: Path, policy_sha256: str, model: str, aux: bool = True) -> bool:
-    live = _intact_live(index_dir)
-    return live is not None and _built_from(live.manifest, policy_sha256, model, aux)
-
-
 def _built_from(manifest: dict, policy_sha256: str, model: str, aux: bool) -> bool:
     return manifest.get("schema") == SCHEMA_VERSION and manifest.get("policy_sha256") == policy_sha256 \
         and manifest.get("model") == model and (manifest.get("aux_model") is not None) == aux
