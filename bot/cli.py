@@ -204,7 +204,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     print("質問を入力してください / Ask a question about the privacy policy. Ctrl-D or 'exit' to quit.")
     while True:
         try:
-            question = input("\n? ")
+            question = valid_text(input("\n? "))  # a terminal's stdin hands undecodable bytes in as surrogates
         except (EOFError, KeyboardInterrupt):
             print()
             return 0

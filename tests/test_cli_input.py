@@ -104,3 +104,12 @@ def test_invalid_utf8_in_a_one_shot_question_is_replaced(index_dir, tmp_path):
     data = json.loads(done.stdout)
     assert data["question"] == "\ufffd\ufffd" + BILLING + "\ufffd"
     assert data["status"] == "answered" and data["citations"][0]["id"] == "3-1-4"
+
+
+def test_chat_answers_a_line_with_invalid_utf8(cli, capsys, monkeypatch):
+    typed = b"\xff\xfe" + "社員食堂のメニューを教えてください".encode("utf-8") + b"\nexit\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(typed), encoding="utf-8",
+                                                       errors="surrogateescape"))  # as Python opens a terminal
+    code, out, err = run(capsys, "chat")
+    assert code == 0, err
+    assert "mailto:" in out  # escalated, with a draft link built from the replaced text
