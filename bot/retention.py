@@ -46,6 +46,7 @@ def purge(store: SlackStore, outbox: Outbox, older_than_days: float, *, now: flo
     counts = store.purge_before(cutoff)
     store.prune_events()
     handoffs, unsent = outbox.purge_sent_before(cutoff)
+    store.checkpoint()
     return Removed(counts["answers"], counts["feedback"], handoffs, tuple(unsent))
 
 
@@ -54,6 +55,7 @@ def forget(store: SlackStore, outbox: Outbox, user_id: str, *, drop_unsent: bool
     them, and their hand-offs (unsent ones only with `drop_unsent`, see Outbox.forget_asker)."""
     counts = store.forget_user(user_id)
     handoffs, kept = outbox.forget_asker(user_id, drop_unsent=drop_unsent)
+    store.checkpoint()
     return Removed(counts["answers"], counts["feedback"], handoffs, tuple(kept))
 
 

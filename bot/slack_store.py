@@ -138,6 +138,7 @@ class SlackStore:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
             if str(path) != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA secure_delete = ON")  # deleted and redacted text is overwritten
             self._db.executescript(_SCHEMA)
             self._check_version()
         except sqlite3.DatabaseError as exc:
@@ -269,6 +270,12 @@ class SlackStore:
         return [Feedback(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], r[5]) for r in rows]
 
     # -- retention ------------------------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the file and empty it: after a purge or a forget, the old
+        versions of the rows must not linger in the -wal file."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def purge_before(self, cutoff: float) -> dict[str, int]:
         """Delete answers and feedback recorded before `cutoff` (unix time); counts per table."""
         with self._write() as db:

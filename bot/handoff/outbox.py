@@ -178,6 +178,7 @@ class Outbox:
         db = sqlite3.connect(self.path, timeout=15.0, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout = 15000")
+        db.execute("PRAGMA secure_delete = ON")  # a redacted or deleted request is overwritten, not left in free pages
         return closing(db)  # type: ignore[return-value]
 
     # --- writing ---------------------------------------------------------------------------

@@ -143,6 +143,8 @@ def test_forget_removes_the_user_everywhere_and_keeps_an_unsent_request_unless_t
     assert code == 0, err
     assert mentions(db_path, USER) == [] and leaks(db_path) == []
     assert mentions(db_path, SUPPORT)  # other people's rows stay
+    files = list(db_path.parent.glob(db_path.name + "*"))  # the file, its -wal and -shm
+    assert not [f for f in files if EMAIL.encode() in f.read_bytes()]  # overwritten, not just unlinked
 
 
 @pytest.mark.parametrize("smtp", ["none"], indirect=True)
