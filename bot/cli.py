@@ -12,9 +12,9 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
 
 from bot.settings import Settings
+from bot.terminal_text import json_line, stdin_lines, valid_text
 
 EXIT_USER_ERROR = 2
 
@@ -158,40 +158,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
             label = "Write to the contact window" if result.lang == "en" else "窓口へのメール下書き"
             print(f"\n{label}: {result.contact.mailto}")
     return 0
-
-
-def stdin_lines(stream) -> Iterator[str]:
-    """One question per line of `stream`, always valid text.
-
-    Lines end at "\n" only (a stray "\r" inside a line does not split it; "\r\n" counts as one
-    ending), a last line without a newline counts, and bytes that are not UTF-8 become U+FFFD:
-    one JSON object per input line, whatever the input.
-    """
-    binary = getattr(stream, "buffer", None)
-    for raw in binary if binary is not None else stream:
-        if isinstance(raw, bytes):
-            raw = raw.decode("utf-8", errors="replace")
-        line = raw[:-1] if raw.endswith("\n") else raw
-        yield valid_text(line[:-1] if line.endswith("\r") else line)
-
-
-def valid_text(text: str) -> str:
-    """`text` with no lone surrogates: argv carries undecodable bytes as surrogate escapes."""
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
-    except UnicodeEncodeError:  # a surrogate that is no escaped byte
-        return text.encode("utf-8", errors="replace").decode("utf-8")
-
-
-_LINE_BREAKING = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def json_line(data: dict) -> str:
-    """One JSON object on one line, also for readers that split at Unicode line separators."""
-    text = json.dumps(data, ensure_ascii=False)
-    for char, escaped in _LINE_BREAKING.items():
-        text = text.replace(char, escaped)
-    return text
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
