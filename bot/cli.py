@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.settings import Settings
+from bot.terminal_text import json_line, stdin_lines, valid_text
 
 EXIT_USER_ERROR = 2
 
@@ -23,11 +24,14 @@ class UserError(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from bot.settings import SettingsError
     from index.embed import ModelUnavailableError
+    from index.guard import UnsafeSwitchError
     from index.policy import PolicyParseError
     from index.store import IndexUnavailableError
 
-    return (UserError, ModelUnavailableError, PolicyParseError, IndexUnavailableError, FileNotFoundError)
+    return (UserError, SettingsError, ModelUnavailableError, PolicyParseError, IndexUnavailableError,
+            UnsafeSwitchError, FileNotFoundError)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -47,7 +51,16 @@ def check_index_fresh(settings: Settings) -> dict:
     manifest = read_manifest(settings.index_dir)
     if manifest is None:
         raise UserError(f"no index in {settings.index_dir}: run `policybot build` (or `make run`) first")
-    if settings.policy_path.is_file() and file_sha256(settings.policy_path) != manifest.get("policy_sha256"):
+    if not settings.policy_path.is_file():
+        return manifest  # a deployment may ship the index without the text; nothing to compare
+    try:
+        sha = file_sha256(settings.policy_path)
+    except (OSError, UnicodeDecodeError) as exc:
+        why = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"cannot be read ({exc.strerror})"
+        raise UserError(f"the policy file {settings.policy_path} {why}, so the index cannot be checked against "
+                        "it: fix the file or its permissions (or set POLICYBOT_POLICY), then run `policybot build`") \
+            from None
+    if sha != manifest.get("policy_sha256"):
         raise UserError(f"the index in {settings.index_dir} was built from another version of "
                         f"{settings.policy_path}: run `policybot build` (`policybot diff` shows the changes)")
     return manifest
@@ -66,20 +79,19 @@ def load_answerer(settings: Settings):
 # --- build -----------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
     from index import store
-    from index.policy import load
 
     settings = _settings(args)
     if args.rollback:
         name = store.rollback(settings.index_dir)
         print(f"rolled back: {settings.index_dir} now serves generation {name}")
         return 0
-    new_policy = load(settings.policy_path)  # a broken text stops here, before the index is touched
+    new_policy = store.load_policy(settings.policy_path)  # a broken text stops here, before the index is touched
     old_text = store.built_policy_text(settings.index_dir)
     if old_text is not None:
         _print_change_summary(old_text, new_policy)
     bar = _progress_bar(enabled=not args.quiet and sys.stderr.isatty())
     report = store.build(settings.policy_path, settings.index_dir, settings.model, force=args.force,
-                         progress=bar)
+                         progress=bar, accept_removals=args.accept_removals)
     if report.skipped:
         print(f"index is up to date ({report.clause_count} clauses, model {report.model}) at "
               f"{_revision_text(report)}; nothing to do (use --force to rebuild)")
@@ -123,9 +135,12 @@ def _progress_bar(enabled: bool):
 def _print_change_summary(old_text: str, new_policy) -> None:
     """What a maintainer must review before the new text goes live (issue: clause-level diff)."""
     from index.diff import diff_policies, format_terminal
-    from index.policy import parse
+    from index.policy import PolicyParseError, parse
 
-    old_policy = parse(old_text)
+    try:
+        old_policy = parse(old_text)
+    except PolicyParseError:
+        return  # the live index's own copy no longer parses (damaged, or an older parser): nothing to compare
     if old_policy.sha256 == new_policy.sha256:
         return
     print(format_terminal(diff_policies(old_policy, new_policy), color=sys.stdout.isatty()))
@@ -138,12 +153,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     answerer = load_answerer(settings)
     if args.question == ["-"]:
-        for line in sys.stdin:
-            result = answerer.answer(line.rstrip("\n"))
-            sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+        for line in stdin_lines(sys.stdin):
+            sys.stdout.write(json_line(answerer.answer(line).to_json()) + "\n")
             sys.stdout.flush()
         return 0
-    question = " ".join(args.question)
+    question = " ".join(valid_text(word) for word in args.question)
     result = answerer.answer(question)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
@@ -165,7 +179,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     print("質問を入力してください / Ask a question about the privacy policy. Ctrl-D or 'exit' to quit.")
     while True:
         try:
-            question = input("\n? ")
+            question = valid_text(input("\n? "))  # a terminal's stdin hands undecodable bytes in as surrogates
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
@@ -238,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", parents=[common], help="build the index from the policy text")
     p.add_argument("--force", action="store_true", help="rebuild even if the policy and model are unchanged")
     p.add_argument("--rollback", action="store_true", help="make the previous index generation live again")
+    p.add_argument("--accept-removals", action="store_true",
+                   help="switch even if the new text has no contact address or revision date, or removes "
+                        "more than a fifth of the live clauses")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
 
@@ -265,11 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _feature_registrars():
-    """Commands contributed by feature modules (policy diff, hand-off outbox)."""
+    """Commands contributed by feature modules (policy diff, hand-off outbox, stored data)."""
+    from bot.data_cli import register_cli as register_data
     from bot.diff_cli import register_cli as register_diff
     from bot.handoff.cli import register_cli as register_handoff
 
-    return [register_diff, register_handoff]
+    return [register_diff, register_handoff, register_data]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a path the user gave that cannot be used (permissions, a file where a directory goes)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"policybot: {exc.strerror or type(exc).__name__}{where}; check the path and its permissions",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 def run() -> None:

@@ -1,8 +1,9 @@
-"""Remove secrets and personal contact data from text before it reaches a log.
+"""Remove secrets and personal contact data from text before it reaches a log or the database.
 
 Users paste their own e-mail addresses and phone numbers into questions, and Slack tokens
-travel in headers and configs; none of that may end up in a log file. `redact()` is cheap
-and idempotent, so it is safe to run on every log line.
+travel in headers and configs; none of that may end up in a log file, nor in what the bot
+keeps (bot/slack_store.py, the sent hand-offs of bot/handoff/outbox.py). `redact()` is cheap
+and idempotent, so it is safe to run on every log line and on rows already redacted.
 """
 from __future__ import annotations
 
@@ -85,3 +86,16 @@ def redact_value(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [redact_value(v) for v in value]
     return value
+
+
+def redact_mailto(url: str) -> str:
+    """A mailto: link with contact data removed from its subject and body; the recipient stays
+    (it is the contact window's address, the link's purpose, not the asker's data)."""
+    head, sep, query = url.partition("?")
+    if not sep:
+        return url
+    fields = []
+    for field in query.split("&"):
+        name, eq, value = field.partition("=")
+        fields.append(f"{name}={quote(redact(unquote(value)), safe='')}" if eq else field)
+    return f"{head}?{'&'.join(fields)}"

@@ -1,6 +1,7 @@
 """Runtime settings, read once from the environment (see README "Configuration")."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,8 +9,31 @@ from pathlib import Path
 from index.embed import DEFAULT_MODEL
 
 
+RETENTION_ENV = "POLICYBOT_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 90.0
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the bot cannot use; the message names it."""
+
+
 def _env_path(name: str, default: str) -> Path:
     return Path(os.environ.get(name) or default)
+
+
+def _retention_days() -> float:
+    """Days the database keeps answers, votes and sent hand-offs ($POLICYBOT_RETENTION_DAYS)."""
+    raw = (os.environ.get(RETENTION_ENV) or "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = float(raw)
+    except ValueError:
+        days = 0.0
+    if not (math.isfinite(days) and days > 0):
+        raise SettingsError(f"{RETENTION_ENV}={raw!r} is not a number of days greater than 0 "
+                            f"(e.g. {DEFAULT_RETENTION_DAYS:g}, the default)")
+    return days
 
 
 @dataclass(frozen=True)
@@ -29,6 +53,7 @@ class Settings:
     slack_team_id: str | None = field(default_factory=lambda: (os.environ.get("SLACK_TEAM_ID") or "").strip() or None)
     slack_app_id: str | None = field(default_factory=lambda: (os.environ.get("SLACK_APP_ID") or "").strip() or None)
     port: int = field(default_factory=lambda: int(os.environ.get("PORT") or 3000))
+    retention_days: float = field(default_factory=_retention_days)
 
     @classmethod
     def from_env(cls) -> "Settings":

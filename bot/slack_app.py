@@ -38,7 +38,9 @@ from bot.listeners import Registrar, Surfaces, register_all
 from bot.listeners.deps import AppDeps, TrackingExecutor
 from bot.listeners.middleware import describe
 from bot.logging_setup import configure_logging, log_event
+from bot.handoff.outbox import Outbox
 from bot.handoff.smtp import SmtpConfigError
+from bot.retention import RetentionWorker
 from bot.settings import Settings
 from bot.slack_store import SlackStore, StoreError
 
@@ -174,6 +176,8 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
         return None
 
     surfaces = register_all(app, deps, extra_registrars)
+    retention = RetentionWorker(store, Outbox(settings.db_path), settings.retention_days).start()
+    deps.on_close.append(retention.stop)
     return SlackBot(app=app, deps=deps, surfaces=surfaces, owns_store=db is None)
 
 

@@ -7,6 +7,11 @@
   contact window) see exactly what the user saw.
 - `feedback`: 👍/👎 per answer and user, with the question and the clause ids.
 
+Questions are stored as the logs see them (bot/redact.py: no e-mail addresses, phone numbers
+or tokens), and rows go when they are older than the retention period (bot/retention.py) or
+when an operator forgets a user. Schema 2 is that redaction; a schema-1 file is redacted in
+place when it is opened.
+
 One connection guarded by a lock: writes are tiny, and SQLite serialises writers anyway.
 """
 from __future__ import annotations
@@ -17,12 +22,15 @@ import secrets
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from bot.answer import Answer, Citation, Contact
+from bot.redact import redact, redact_mailto
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: questions are stored redacted (a schema-1 file is redacted on open)
 VOTES = ("up", "down")
 
 _SCHEMA = """
@@ -55,6 +63,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     PRIMARY KEY (answer_id, user_id)
 );
 CREATE INDEX IF NOT EXISTS processed_events_created ON processed_events (created_at);
+CREATE INDEX IF NOT EXISTS answers_created ON answers (created_at);
+CREATE INDEX IF NOT EXISTS answers_user ON answers (user_id);
 """
 
 
@@ -90,6 +100,17 @@ class Feedback:
     ts: float
 
 
+def redacted_answer(answer: Answer) -> Answer:
+    """The answer as it may be kept: its question (and the mailto: draft carrying it) redacted."""
+    contact = dataclasses.replace(answer.contact, mailto=redact_mailto(answer.contact.mailto)) \
+        if answer.contact else None
+    return dataclasses.replace(answer, question=redact(answer.question), contact=contact)
+
+
+def _redacted_answer_json(text: str | None) -> str | None:
+    return answer_to_json(redacted_answer(answer_from_json(text))) if text else text
+
+
 def answer_to_json(answer: Answer) -> str:
     """Serialise what an Answer showed (the CLI JSON object drops lead, reason and company)."""
     data = dataclasses.asdict(answer)
@@ -117,6 +138,7 @@ class SlackStore:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
             if str(path) != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA secure_delete = ON")  # deleted and redacted text is overwritten
             self._db.executescript(_SCHEMA)
             self._check_version()
         except sqlite3.DatabaseError as exc:
@@ -124,11 +146,37 @@ class SlackStore:
                              "to another file.") from exc
 
     def _check_version(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'slack_schema'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta (key, value) VALUES ('slack_schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has Slack schema version {row[0]}, this code expects {SCHEMA_VERSION}")
+        """Bring an older file up to SCHEMA_VERSION (in one transaction); refuse a newer one."""
+        with self._write() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'slack_schema'").fetchone()
+            version = row[0] if row else str(SCHEMA_VERSION)
+            if version not in {str(v) for v in range(1, SCHEMA_VERSION + 1)}:
+                raise StoreError(f"{self.path} has Slack schema version {version}, this code reads up to "
+                                 f"{SCHEMA_VERSION}: run a newer policybot, or set POLICYBOT_DB to another file")
+            if int(version) < 2:
+                self._redact_stored_questions()
+            db.execute("INSERT INTO meta (key, value) VALUES ('slack_schema', ?) ON CONFLICT (key) DO UPDATE"
+                       " SET value = excluded.value", (str(SCHEMA_VERSION),))
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock, rolled back if anything raises."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _redact_stored_questions(self) -> None:
+        """Schema 1 → 2: questions were kept in full; keep them as the logs do."""
+        rows = self._db.execute("SELECT id, question, slack_text, answer_json FROM answers").fetchall()
+        self._db.executemany("UPDATE answers SET question = ?, slack_text = ?, answer_json = ? WHERE id = ?",
+                             [(redact(q), redact(t) if t else t, _redacted_answer_json(j), i) for i, q, t, j in rows])
+        rows = self._db.execute("SELECT rowid, question FROM feedback").fetchall()
+        self._db.executemany("UPDATE feedback SET question = ? WHERE rowid = ?", [(redact(q), r) for r, q in rows])
 
     def close(self) -> None:
         with self._lock:
@@ -145,19 +193,11 @@ class SlackStore:
         if not keys:
             return True
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                marks = ",".join("?" * len(keys))
-                seen = self._db.execute(f"SELECT 1 FROM processed_events WHERE key IN ({marks}) LIMIT 1",
-                                        keys).fetchone()
-                if seen is None:
-                    self._db.executemany("INSERT INTO processed_events (key, created_at) VALUES (?, ?)",
-                                         [(k, now) for k in keys])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._write() as db:
+            marks = ",".join("?" * len(keys))
+            seen = db.execute(f"SELECT 1 FROM processed_events WHERE key IN ({marks}) LIMIT 1", keys).fetchone()
+            if seen is None:
+                db.executemany("INSERT INTO processed_events (key, created_at) VALUES (?, ?)", [(k, now) for k in keys])
         return seen is None
 
     def prune_events(self, older_than_s: float = 3 * 24 * 3600) -> int:
@@ -172,9 +212,12 @@ class SlackStore:
         """Log an answer that is about to be shown; returns its short id for button values.
 
         `slack_text`: the question as Slack delivered it, kept so a later echo (share) shows
-        what the user wrote; `answer.question` is its plain form that was answered.
+        what the user wrote; `answer.question` is its plain form that was answered. Both are
+        stored redacted, like the logs: a pasted e-mail address or phone number is not kept.
         """
         answer_id = secrets.token_urlsafe(9)  # 12 characters, unguessable
+        answer = redacted_answer(answer)
+        slack_text = redact(slack_text) if slack_text else slack_text
         with self._lock:
             self._db.execute(
                 "INSERT INTO answers (id, question, lang, status, citation_ids, user_id, channel, thread_ts,"
@@ -225,3 +268,25 @@ class SlackStore:
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY ts", args).fetchall()
         return [Feedback(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], r[5]) for r in rows]
+
+    # -- retention ------------------------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the file and empty it: after a purge or a forget, the old
+        versions of the rows must not linger in the -wal file."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def purge_before(self, cutoff: float) -> dict[str, int]:
+        """Delete answers and feedback recorded before `cutoff` (unix time); counts per table."""
+        with self._write() as db:
+            return {"answers": db.execute("DELETE FROM answers WHERE created_at < ?", (cutoff,)).rowcount,
+                    "feedback": db.execute("DELETE FROM feedback WHERE ts < ?", (cutoff,)).rowcount}
+
+    def forget_user(self, user_id: str) -> dict[str, int]:
+        """Delete every answer asked by `user_id`, every vote on those answers and every vote
+        `user_id` gave. Event keys hold no user data (event ids, channel + timestamp)."""
+        with self._write() as db:
+            feedback = db.execute("DELETE FROM feedback WHERE user_id = ? OR answer_id IN"
+                                  " (SELECT id FROM answers WHERE user_id = ?)", (user_id, user_id)).rowcount
+            return {"answers": db.execute("DELETE FROM answers WHERE user_id = ?", (user_id,)).rowcount,
+                    "feedback": feedback}

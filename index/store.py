@@ -9,9 +9,14 @@ Layout of INDEX_DIR (gitignored):
         policy.txt     the exact text the generation was built from (for `policybot diff`)
         dense.faiss    IndexFlatIP over normalized sentence-transformers vectors
         aux.faiss      IndexFlatIP over cross-lingual vectors (optional)
+        phrase.faiss   IndexFlatIP over the units' phrases (e5, query prompt: short text to short text)
         lexical/       bm25s index over content-word lemmas, plus vocab_aux.npy
 A generation is written in a temp dir and renamed into place, then CURRENT is switched:
 a reader sees either the old generation or the new one, never a half-written one.
+
+A live generation that cannot be read (a corrupt manifest, a truncated faiss file, a
+CURRENT naming nothing) is "damaged": loading it raises IndexDamagedError naming
+`policybot build`, and a build treats it as absent and writes a new generation.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ from typing import Callable
 import numpy as np
 
 from index import policy as policy_mod
+from index.guard import check_switch
 from index.embed import AUX_MODEL, DEFAULT_MODEL, AuxEncoder, Embedder, load_embedder
 from index.policy import Clause, Policy
 from index.search import PolicyFacts, Retrievers, Searcher, phrase_rows
@@ -42,6 +48,14 @@ KEEP_GENERATIONS = 2
 
 class IndexUnavailableError(RuntimeError):
     """No usable index: the message names the command that fixes it."""
+
+
+class IndexDamagedError(IndexUnavailableError, ValueError):
+    """The live generation exists but cannot be read. A ValueError too, so callers that
+    already tolerate an unreadable manifest (the hot reload) keep tolerating it."""
+
+
+REBUILD = "run `policybot build` to build a new one"
 
 
 @dataclass(frozen=True)
@@ -74,54 +88,146 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def current_generation(index_dir: Path) -> Path | None:
+def live_generation(index_dir: Path) -> Path | None:
+    """The generation CURRENT names; None when there is no index at all.
+
+    Raises IndexDamagedError when CURRENT is unreadable, empty, not a generation name, or
+    names a generation that is missing.
+    """
     marker = index_dir / "CURRENT"
-    if not marker.is_file():
+    if not marker.exists():
         return None
-    path = index_dir / marker.read_text(encoding="utf-8").strip()
-    return path if (path / "manifest.json").is_file() else None
+    try:
+        name = marker.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexDamagedError(f"the index in {index_dir} is damaged ({marker} cannot be read: "
+                                f"{_reason(exc)}): {REBUILD}") from None
+    if not _is_generation_name(name):
+        raise IndexDamagedError(f"the index in {index_dir} is damaged ({marker} does not name a generation): "
+                                f"{REBUILD}")
+    generation = index_dir / name
+    if not (generation / "manifest.json").is_file():
+        raise IndexDamagedError(f"the index in {index_dir} is damaged (CURRENT names generation {name[:80]}, "
+                                f"which is missing or has no manifest.json): {REBUILD}")
+    return generation
+
+
+def _is_generation_name(name: str) -> bool:
+    """A plain directory name inside the index (never a path that leads elsewhere)."""
+    return bool(name) and name == Path(name).name and not name.startswith(".") and "\0" not in name
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation, or None when there is none or CURRENT does not lead to one."""
+    try:
+        return live_generation(index_dir)
+    except IndexDamagedError:
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, one-line cause (never a library's multi-line message)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON at line {exc.lineno}"
+    return "truncated, or not in the expected format"
+
+
+def _generation_manifest(generation: Path) -> dict:
+    """A generation's manifest.json; IndexDamagedError when it is not a JSON object."""
+    path = generation / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise IndexDamagedError(f"the index in {generation.parent} is damaged ({generation.name}/manifest.json: "
+                                f"{_reason(exc)}): {REBUILD}") from None
+    if not isinstance(manifest, dict):
+        raise IndexDamagedError(f"the index in {generation.parent} is damaged ({generation.name}/manifest.json "
+                                f"is not a manifest): {REBUILD}")
+    return manifest
 
 
 def read_manifest(index_dir: Path) -> dict | None:
-    """The live generation's manifest, or None when there is no index."""
-    generation = current_generation(index_dir)
+    """The live generation's manifest, or None when there is no index (IndexDamagedError when unreadable)."""
+    generation = live_generation(index_dir)
     if generation is None:
         return None
-    return json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    return _generation_manifest(generation)
 
 
 def built_policy_text(index_dir: Path) -> str | None:
+    """The text the live generation was built from; None when there is none or it cannot be read."""
     generation = current_generation(index_dir)
-    if generation is None or not (generation / "policy.txt").is_file():
+    try:
+        return (generation / "policy.txt").read_text(encoding="utf-8") if generation else None
+    except (OSError, UnicodeDecodeError):
         return None
-    return (generation / "policy.txt").read_text(encoding="utf-8")
 
 
-def is_up_to_date(index_dir: Path, policy_sha256: str, model: str, aux: bool = True) -> bool:
-    manifest = read_manifest(index_dir)
-    return bool(manifest) and manifest.get("schema") == SCHEMA_VERSION \
-        and manifest.get("policy_sha256") == policy_sha256 and manifest.get("model") == model \
-        and (manifest.get("aux_model") is not None) == aux
+@dataclass(frozen=True)
+class _Live:
+    """The live generation, read in full and found intact."""
+
+    path: Path
+    manifest: dict
+    clauses: list[Clause]
+
+
+def _intact_live(index_dir: Path) -> _Live | None:
+    """The live generation when every file of it can be read; None otherwise (no index, or a
+    damaged one: a build then writes a new generation instead of trusting it)."""
+    try:
+        generation = live_generation(index_dir)
+        if generation is None:
+            return None
+        manifest = _generation_manifest(generation)
+        return _Live(generation, manifest, _open_files(generation, manifest).clauses)
+    except IndexDamagedError:
+        return None
+
+
+def _built_from(manifest: dict, policy_sha256: str, model: str, aux: bool) -> bool:
+    return manifest.get("schema") == SCHEMA_VERSION and manifest.get("policy_sha256") == policy_sha256 \
+        and manifest.get("model") == model and (manifest.get("aux_model") is not None) == aux
+
+
+def load_policy(policy_path: Path) -> Policy:
+    """policy.load, with an unreadable path (a directory, no permission) as a PolicyParseError naming it."""
+    try:
+        return policy_mod.load(policy_path)
+    except OSError as exc:
+        what = "is a directory, not a text file" if policy_path.is_dir() else f"cannot be read ({_reason(exc)})"
+        raise policy_mod.PolicyParseError(f"the policy file {what}: give the policy text file with --policy "
+                                          "or POLICYBOT_POLICY, or fix its permissions",
+                                          path=str(policy_path)) from None
 
 
 def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, force: bool = False,
           aux: bool = True, embedder: Embedder | None = None, aux_encoder: AuxEncoder | None = None,
-          progress: Progress | None = None) -> BuildReport:
+          progress: Progress | None = None, accept_removals: bool = False) -> BuildReport:
     """Parse the policy and write a new generation; a no-op when nothing changed (unless force).
 
-    Raises PolicyParseError before touching the index when the text is broken, so the old
-    generation keeps serving.
+    Raises PolicyParseError before touching the index when the text is broken, and
+    UnsafeSwitchError (index.guard) when the text lost its contact address, its revision
+    date or a large share of the live clauses (unless `accept_removals`), so the old
+    generation keeps serving. A damaged live generation is treated as absent.
     """
     started = time.perf_counter()
-    parsed = policy_mod.load(policy_path)
+    parsed = load_policy(policy_path)
     index_dir.mkdir(parents=True, exist_ok=True)
-    live = current_generation(index_dir)
+    intact = _intact_live(index_dir)
+    live = intact.path if intact else None
     facts = _facts_json(parsed)
     revision, dates = facts["revision"], tuple(facts["dates"])
-    if not force and is_up_to_date(index_dir, parsed.sha256, model, aux):
+    if not force and intact and _built_from(intact.manifest, parsed.sha256, model, aux):
         return BuildReport(index_dir, live.name, len(parsed.clauses()), model, time.perf_counter() - started,
                            True, live.name, None, revision, dates)
-    previous_text = built_policy_text(index_dir)
+    if not accept_removals:
+        check_switch(parsed, intact.clauses if intact else None, str(policy_path))
+    previous_text = built_policy_text(index_dir) if live else None
 
     step = progress or (lambda label, done, total: None)
     step("loading model", 0, 4)
@@ -180,10 +286,12 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
 
 def rollback(index_dir: Path) -> str:
     """Make the previous generation live again; returns its name."""
-    marker = index_dir / "PREVIOUS"
-    if not marker.is_file() or not (index_dir / marker.read_text(encoding="utf-8").strip()).is_dir():
+    try:
+        previous = (index_dir / "PREVIOUS").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        previous = ""
+    if not _is_generation_name(previous) or not (index_dir / previous / "manifest.json").is_file():
         raise IndexUnavailableError(f"no previous index generation in {index_dir} to roll back to")
-    previous = marker.read_text(encoding="utf-8").strip()
     live = current_generation(index_dir)
     _write_atomic(index_dir / "CURRENT", previous)
     _write_atomic(index_dir / "PREVIOUS", live.name if live else previous)
@@ -257,22 +365,87 @@ def _write_lexical(directory: Path, clauses: list[Clause], aux_encoder: AuxEncod
     return terms
 
 
+@dataclass(frozen=True)
+class _GenerationFiles:
+    """Everything a generation holds besides its manifest, read and checked."""
+
+    clauses: list[Clause]
+    dense_index: object
+    aux_index: object | None
+    bm25: object
+    vocab: dict
+    vocab_aux: np.ndarray | None
+    phrase_index: object
+
+
+_MANIFEST_KEYS = ("model", "dims", "policy_sha256", "facts")
+
+
+def _open_files(generation: Path, manifest: dict) -> _GenerationFiles:
+    """Read every file of a generation; IndexDamagedError naming the first one that cannot be used.
+
+    The readers are third-party formats (faiss, bm25s, numpy) that fail in their own ways on a
+    truncated or missing file, so any exception while reading one means "damaged".
+    """
+    import bm25s
+    import faiss
+
+    def damaged(what: str, exc: BaseException | None = None) -> IndexDamagedError:
+        cause = f": {_reason(exc)}" if exc is not None else ""
+        return IndexDamagedError(f"the index in {generation.parent} is damaged ({generation.name}/{what}{cause}): "
+                                 f"{REBUILD}")
+
+    def read(what: str, reader: Callable[[], object]):
+        try:
+            return reader()
+        except Exception as exc:  # see the docstring: every failure to read is damage
+            raise damaged(what, exc) from None
+
+    missing = [key for key in _MANIFEST_KEYS if key not in manifest]
+    if missing or not isinstance(manifest.get("facts"), dict):
+        raise damaged(f"manifest.json lacks {', '.join(missing) or 'facts'}")
+    clauses = read("clauses.json", lambda: [Clause.from_json(d) for d in
+                                            json.loads((generation / "clauses.json").read_text(encoding="utf-8"))])
+    rows = len(embedded_rows(clauses)[0])
+    dense = read("dense.faiss", lambda: faiss.read_index(str(generation / "dense.faiss")))
+    if (dense.ntotal, dense.d) != (rows, manifest["dims"]):
+        raise damaged("dense.faiss does not match clauses.json")
+    phrase = read("phrase.faiss", lambda: faiss.read_index(str(generation / "phrase.faiss")))
+    if phrase.ntotal != len(phrase_rows(clauses)[0]):
+        raise damaged("phrase.faiss does not match clauses.json")
+    aux_index = None
+    if manifest.get("aux_model") is not None and (generation / "aux.faiss").is_file():
+        aux_index = read("aux.faiss", lambda: faiss.read_index(str(generation / "aux.faiss")))
+        if aux_index.ntotal != rows:
+            raise damaged("aux.faiss does not match clauses.json")
+    lexical = generation / "lexical"
+    bm25 = read("lexical", lambda: bm25s.BM25.load(str(lexical), show_progress=False, verbosity=0))
+    vocab = read("lexical/vocab_df.json", lambda: json.loads((lexical / "vocab_df.json").read_text(encoding="utf-8")))
+    vocab_aux = None
+    if aux_index is not None and (lexical / "vocab_aux.npy").is_file():
+        vocab_aux = read("lexical/vocab_aux.npy", lambda: np.load(lexical / "vocab_aux.npy", allow_pickle=False))
+    return _GenerationFiles(clauses, dense, aux_index, bm25, vocab, vocab_aux, phrase)
+
+
 def load_searcher(index_dir: Path, model: str | None = None, *, embedder: Embedder | None = None,
                   aux_encoder: AuxEncoder | None = None) -> Searcher:
-    """Load the live generation. `model`, when given, must be the model that built it."""
-    generation = current_generation(index_dir)
+    """Load the live generation. `model`, when given, must be the model that built it.
+
+    Raises IndexUnavailableError (IndexDamagedError for unreadable files) naming the command that fixes it.
+    """
+    generation = live_generation(index_dir)
     if generation is None:
         raise IndexUnavailableError(f"no index in {index_dir}: run `policybot build` first")
-    manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    manifest = _generation_manifest(generation)
     if manifest.get("schema") != SCHEMA_VERSION:
         raise IndexUnavailableError(
             f"the index in {index_dir} has schema {manifest.get('schema')}, this version reads {SCHEMA_VERSION}: "
             "run `policybot build --force`")
-    if model is not None and manifest["model"] != model:
+    if model is not None and manifest.get("model") != model:
         raise IndexUnavailableError(
-            f"the index in {index_dir} was built with model {manifest['model']!r} but {model!r} is configured "
+            f"the index in {index_dir} was built with model {manifest.get('model')!r} but {model!r} is configured "
             "(POLICYBOT_MODEL): run `policybot build` to rebuild it with the configured model")
-    import bm25s
+    files = _open_files(generation, manifest)
     import faiss
 
     # ~50 vectors: one thread is fastest, and idle OpenMP workers spinning after each search
@@ -283,27 +456,22 @@ def load_searcher(index_dir: Path, model: str | None = None, *, embedder: Embedd
         raise IndexUnavailableError(
             f"index built with {manifest['model']} ({manifest['dims']} dims) cannot be searched with "
             f"{embedder.name} ({embedder.dim} dims): run `policybot build`")
-    clauses = [Clause.from_json(d) for d in json.loads((generation / "clauses.json").read_text(encoding="utf-8"))]
-    lexical_dir = generation / "lexical"
-    aux_path = generation / "aux.faiss"
-    use_aux = manifest.get("aux_model") is not None and aux_path.is_file()
+    use_aux = files.aux_index is not None
     if use_aux and aux_encoder is None:
         aux_encoder = AuxEncoder()
-    vocab_aux_path = lexical_dir / "vocab_aux.npy"
-    df = json.loads((lexical_dir / "vocab_df.json").read_text(encoding="utf-8"))
     retrievers = Retrievers(
-        bm25=bm25s.BM25.load(str(lexical_dir), show_progress=False, verbosity=0),
-        vocab=df,
-        dense_index=faiss.read_index(str(generation / "dense.faiss")),
-        aux_index=faiss.read_index(str(aux_path)) if use_aux else None,
-        vocab_terms=sorted(df),
-        vocab_aux=np.load(vocab_aux_path, allow_pickle=False) if use_aux and vocab_aux_path.is_file() else None,
-        row_units=embedded_rows(clauses)[1],
-        phrase_index=faiss.read_index(str(generation / "phrase.faiss")),
-        phrase_units=phrase_rows(clauses)[1],
+        bm25=files.bm25,
+        vocab=files.vocab,
+        dense_index=files.dense_index,
+        aux_index=files.aux_index,
+        vocab_terms=sorted(files.vocab),
+        vocab_aux=files.vocab_aux,
+        row_units=embedded_rows(files.clauses)[1],
+        phrase_index=files.phrase_index,
+        phrase_units=phrase_rows(files.clauses)[1],
     )
     facts = manifest["facts"]
-    return Searcher(clauses, retrievers, embedder, aux_encoder if use_aux else None, PolicyFacts(
+    return Searcher(files.clauses, retrievers, embedder, aux_encoder if use_aux else None, PolicyFacts(
         contact_email=facts.get("contact_email"), company_name=facts.get("company_name"),
         revision=facts.get("revision"), dates=tuple(facts.get("dates") or ()),
         policy_sha256=manifest["policy_sha256"], company_address=facts.get("company_address"),

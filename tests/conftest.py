@@ -57,3 +57,19 @@ def settings(tmp_path, index_dir):
     from bot.settings import Settings
 
     return Settings(policy_path=POLICY_PATH, index_dir=index_dir, db_path=tmp_path / "policybot.sqlite3")
+
+
+@pytest.fixture()
+def cli(monkeypatch, index_dir, embedder, aux_encoder):
+    """Environment of a user with a built index, for bot.cli.main in-process: model loads return
+    the session's models, so the CLI code path is real but no test pays for a second load."""
+    from index import store
+
+    for name in list(os.environ):
+        if name.startswith(("POLICYBOT_", "SLACK_", "SMTP_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("POLICYBOT_INDEX", str(index_dir))
+    monkeypatch.setenv("POLICYBOT_POLICY", str(POLICY_PATH))
+    real_loader = store.load_embedder
+    monkeypatch.setattr(store, "load_embedder", lambda name: embedder if name == embedder.name else real_loader(name))
+    monkeypatch.setattr(store, "AuxEncoder", lambda: aux_encoder)

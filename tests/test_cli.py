@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from bot.cli import main
 from index import store
 from index.policy import load
+from tests.cli_support import assert_one_clear_line, run, run_policybot
 
 REPO = Path(__file__).resolve().parents[1]
 POLICY_PATH = REPO / "policy_text" / "privacy_policy.txt"
@@ -42,28 +38,6 @@ SMALL = """第1条（目的）
 
 制定日：2025年1月1日
 """
-_OUR_ENV = ("POLICYBOT_", "SLACK_", "SMTP_")
-
-
-def policybot_command() -> list[str]:
-    script = Path(sys.executable).parent / "policybot"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "bot.cli"]
-
-
-def run_policybot(*args: str, env: dict[str, str], stdin: str | None = None, cwd: Path) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(_OUR_ENV)}
-    clean.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONIOENCODING": "utf-8"}, **env)
-    return subprocess.run(policybot_command() + list(args), input=stdin, capture_output=True, text=True,
-                          encoding="utf-8", env=clean, cwd=cwd, timeout=180)
-
-
-def assert_one_clear_line(stderr: str, *needles: str) -> None:
-    assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("policybot: ")
-    for needle in needles:
-        assert needle in lines[0]
 
 
 # --- subprocesses -------------------------------------------------------------------------
@@ -108,26 +82,7 @@ def test_build_with_a_missing_policy_file_is_a_clear_error(tmp_path):
     assert not (tmp_path / "index").exists() or not any((tmp_path / "index").iterdir())
 
 
-# --- in-process ---------------------------------------------------------------------------
-@pytest.fixture()
-def cli(monkeypatch, index_dir, embedder, aux_encoder):
-    """Environment of a user with a built index; model loads return the session's models."""
-    for name in list(os.environ):
-        if name.startswith(_OUR_ENV):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("POLICYBOT_INDEX", str(index_dir))
-    monkeypatch.setenv("POLICYBOT_POLICY", str(POLICY_PATH))
-    real_loader = store.load_embedder
-    monkeypatch.setattr(store, "load_embedder", lambda name: embedder if name == embedder.name else real_loader(name))
-    monkeypatch.setattr(store, "AuxEncoder", lambda: aux_encoder)
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
+# --- in-process (the `cli` fixture is in conftest.py) ------------------------------------
 def test_ask_json_prints_one_answer_object(cli, capsys):
     code, out, err = run(capsys, "ask", "--json", BILLING)
     assert code == 0, err

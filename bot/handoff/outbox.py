@@ -4,6 +4,11 @@ Lives in the same database as the feedback log (Settings.db_path), in its own ta
 call opens its own short connection, so the Slack threads, the retry worker and the CLI can
 share one file safely. A row is "claimed" (a short lease) while one sender talks to the
 server, so a Slack retry, a double click and the background worker never send twice.
+
+A request keeps the full text only until it is sent: the contact window needs the asker's
+address and phone number, the bot does not. Marking it sent redacts it (bot/redact.py).
+Schema 2 (meta key `outbox_schema`) is that rule; opening a schema-1 file redacts the
+requests it already sent.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.handoff.compose import Handoff, new_ref
+from bot.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +35,9 @@ FAILED_PERMANENT = "failed_permanent"
 STATUSES = (PENDING, SENT, FAILED_PERMANENT)
 NO_SERVER = "no mail server configured"
 CLAIM_SECONDS = 120.0  # longer than an SMTP exchange can take (timeout 20 s per step)
+SCHEMA_VERSION = 2  # 2: sent requests are kept redacted
+_REDACTED_COLUMNS = ("subject", "body", "question", "context", "reply_to")
+_REDACTED_HANDOFF_KEYS = ("question", "context", "reply_to")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS handoff_outbox (
@@ -56,7 +65,13 @@ CREATE TABLE IF NOT EXISTS handoff_outbox (
     handoff          TEXT NOT NULL           -- JSON of the Handoff (re-renders mailto: drafts)
 );
 CREATE INDEX IF NOT EXISTS handoff_outbox_due ON handoff_outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS handoff_outbox_asker ON handoff_outbox (asker);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class OutboxSchemaError(RuntimeError):
+    """The database was written by a newer policybot; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -138,11 +153,32 @@ class Outbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            self._migrate(db)
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Bring an older file up to SCHEMA_VERSION in one transaction; refuse a newer one."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'outbox_schema'").fetchone()
+            version = row["value"] if row else "1"  # the table predates the version marker
+            if version not in {str(v) for v in range(1, SCHEMA_VERSION + 1)}:
+                raise OutboxSchemaError(f"{self.path} has hand-off outbox schema {version}, this code reads up to "
+                                        f"{SCHEMA_VERSION}: run a newer policybot, or set POLICYBOT_DB to another file")
+            if version == "1":
+                for row in db.execute("SELECT * FROM handoff_outbox WHERE status = ?", (SENT,)).fetchall():
+                    _store_redacted(db, row)
+            db.execute("INSERT INTO meta (key, value) VALUES ('outbox_schema', ?) ON CONFLICT (key) DO UPDATE"
+                       " SET value = excluded.value", (str(SCHEMA_VERSION),))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=15.0, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout = 15000")
+        db.execute("PRAGMA secure_delete = ON")  # a redacted or deleted request is overwritten, not left in free pages
         return closing(db)  # type: ignore[return-value]
 
     # --- writing ---------------------------------------------------------------------------
@@ -193,11 +229,17 @@ class Outbox:
             return cur.rowcount == 1
 
     def mark_sent(self, ref: str, message_id: str | None = None) -> None:
+        """Record the delivery and, in the same transaction, redact what the request said."""
         now = self.clock()
         with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
             db.execute("UPDATE handoff_outbox SET status = ?, attempts = attempts + 1, last_error = NULL,"
                        " next_attempt_at = NULL, claimed_until = NULL, sent_at = ?, message_id = ? WHERE ref = ?",
                        (SENT, _iso(now), message_id, ref))
+            row = db.execute("SELECT * FROM handoff_outbox WHERE ref = ?", (ref,)).fetchone()
+            if row is not None:
+                _store_redacted(db, row)
+            db.execute("COMMIT")
 
     def mark_failed(self, ref: str, reason: str, *, permanent: bool, backoff: Backoff) -> OutboxEntry:
         """Count the attempt; schedule the next one (transient) or park the row for an operator (permanent)."""
@@ -235,6 +277,34 @@ class Outbox:
         if cur.rowcount == 0 and entry.status == SENT:
             raise ValueError(f"{ref} was already sent at {entry.sent_at}")
         return entry
+
+    # --- retention -------------------------------------------------------------------------
+
+    def purge_sent_before(self, cutoff: float) -> tuple[int, list[str]]:
+        """Delete sent requests created before `cutoff` (unix time). Returns (deleted, references of
+        unsent requests as old): those are never deleted here, they still have to reach the window."""
+        stamp = _iso(cutoff)
+        with self._connect() as db:
+            deleted = db.execute("DELETE FROM handoff_outbox WHERE status = ? AND created_at < ?",
+                                 (SENT, stamp)).rowcount
+            unsent = db.execute("SELECT ref FROM handoff_outbox WHERE status != ? AND created_at < ? ORDER BY"
+                                " created_at", (SENT, stamp)).fetchall()
+        return deleted, [r["ref"] for r in unsent]
+
+    def forget_asker(self, asker: str, *, drop_unsent: bool = False) -> tuple[int, list[str]]:
+        """Delete the requests `asker` made. An unsent one is the asker's own message to the
+        contact window, possibly the very deletion request: it is kept (and its reference
+        returned) unless `drop_unsent`. Returns (deleted, references kept)."""
+        gone = STATUSES if drop_unsent else (SENT,)
+        marks = ",".join("?" * len(gone))
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            kept = db.execute(f"SELECT ref FROM handoff_outbox WHERE asker = ? AND status NOT IN ({marks})"
+                              " ORDER BY created_at", (asker, *gone)).fetchall()
+            deleted = db.execute(f"DELETE FROM handoff_outbox WHERE asker = ? AND status IN ({marks})",
+                                 (asker, *gone)).rowcount
+            db.execute("COMMIT")
+        return deleted, [r["ref"] for r in kept]
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -286,6 +356,18 @@ def _entry(row: sqlite3.Row) -> OutboxEntry:
     data = dict(row)
     data["citation_ids"] = tuple(json.loads(data["citation_ids"] or "[]"))
     return OutboxEntry(**data)
+
+
+def _store_redacted(db: sqlite3.Connection, row: sqlite3.Row) -> None:
+    """Rewrite one row with its free text redacted (the addresses of the window and the asker's
+    Slack id stay: they are what the row is about)."""
+    values = [redact(row[c]) if row[c] else row[c] for c in _REDACTED_COLUMNS]
+    handoff = json.loads(row["handoff"])
+    for key in _REDACTED_HANDOFF_KEYS:
+        if handoff.get(key):
+            handoff[key] = redact(handoff[key])
+    db.execute(f"UPDATE handoff_outbox SET {', '.join(f'{c} = ?' for c in _REDACTED_COLUMNS)}, handoff = ?"
+               " WHERE ref = ?", (*values, json.dumps(handoff, ensure_ascii=False), row["ref"]))
 
 
 def _with_ref(handoff: Handoff, ref: str) -> Handoff:

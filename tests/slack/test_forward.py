@@ -164,7 +164,7 @@ def test_submission_emails_the_contact_window_confirms_and_notes_the_thread(send
     [text] = confirmation(slack_stub)
     slack_bot.drain()
     [entry] = outbox(slack_bot).list()
-    assert entry.status == SENT and entry.asker == USER and entry.reply_to == "taro@example.com"
+    assert entry.status == SENT and entry.asker == USER and entry.reply_to == "[email]"  # kept redacted once sent
 
     # the e-mail
     assert mail.rcpt_tos == [CONTACT]
@@ -177,6 +177,7 @@ def test_submission_emails_the_contact_window_confirms_and_notes_the_thread(send
 
     # the asker's confirmation: reference number, no draft link (it was sent)
     assert entry.ref in text and "転送しました" in text and "mailto:" not in text
+    assert "taro@example.com" in text  # where the reply will go, as the asker typed it
 
     # the thread: who forwarded it
     [note] = [c for c in slack_stub.calls("chat.postMessage") if c.body.get("thread_ts") == "1710000000.000100"]

@@ -30,6 +30,7 @@ from bot.handoff.service import (OUTCOME_IN_PROGRESS, OUTCOME_NO_SERVER, OUTCOME
 from bot.listeners.common import answer_slack_question, call_slack, started_watch
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
+from bot.redact import EMAIL_MARK, PHONE_MARK
 from bot.slack_store import StoredAnswer
 from bot.slack_text import question_from_slack
 
@@ -46,6 +47,7 @@ _TEXTS = {
         "close": "キャンセル",
         "intro": "お問い合わせ窓口（{email}）にメールで転送します。内容を確認し、必要なら書き直してください。",
         "question": "お問い合わせ内容",
+        "redacted_hint": "メールアドレスと電話番号は保存しないため [email] / [phone] になっています。窓口に伝える場合は、ここか補足欄に書き直してください。",
         "context": "補足（任意）",
         "context_hint": "注文番号、ご希望の連絡方法など、窓口に伝えたいこと",
         "reply": "返信先メールアドレス（任意）",
@@ -76,6 +78,7 @@ _TEXTS = {
         "close": "Cancel",
         "intro": "This sends your question by e-mail to the contact window ({email}). Check it, and edit it if needed.",
         "question": "Your question",
+        "redacted_hint": "E-mail addresses and phone numbers are not stored, so they show as [email] / [phone]. Type them again here or under additional context if the contact window needs them.",
         "context": "Additional context (optional)",
         "context_hint": "Order number, how you prefer to be contacted, anything the contact window should know",
         "reply": "Reply address (optional)",
@@ -122,11 +125,13 @@ def forward_modal(question: str, lang: str, contact_email: str | None, metadata:
     question = question.strip()
     if len(question) > MODAL_INPUT_LIMIT:
         question = question[: MODAL_INPUT_LIMIT - 1] + "…"
+    redacted = EMAIL_MARK in question or PHONE_MARK in question  # the stored question (bot/slack_store.py)
     view_blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": blocks.escape(t(lang, "intro", email=contact_email or "?"))}},
         {"type": "input", "block_id": QUESTION_BLOCK, "label": _plain(t(lang, "question")),
          "element": {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True,
-                     "max_length": MODAL_INPUT_LIMIT, **({"initial_value": question} if question else {})}},
+                     "max_length": MODAL_INPUT_LIMIT, **({"initial_value": question} if question else {})},
+         **({"hint": _plain(t(lang, "redacted_hint"), 2000)} if redacted else {})},
         {"type": "input", "block_id": CONTEXT_BLOCK, "optional": True, "label": _plain(t(lang, "context")),
          "element": {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True,
                      "max_length": compose.MAX_CONTEXT_CHARS, "placeholder": _plain(t(lang, "context_hint"))}},
@@ -251,7 +256,7 @@ def process_submission(deps: AppDeps, service: HandoffService, client: WebClient
     if delivery.outcome == OUTCOME_QUEUED and on_queued is not None:
         on_queued()
     _tell(deps, client, channel=channel, thread_ts=thread_ts, user_id=handoff.asker, response_url=meta.get("r"),
-          text=confirmation_text(delivery, lang))
+          text=confirmation_text(delivery, lang, reply_to=handoff.reply_to))
     if delivery.created and channel and thread_ts and delivery.outcome in (OUTCOME_SENT, OUTCOME_QUEUED):
         note = t(lang, "thread_sent" if delivery.outcome == OUTCOME_SENT else "thread_queued",
                  user=blocks.user_ref(handoff.asker), ref=delivery.ref)
@@ -261,15 +266,18 @@ def process_submission(deps: AppDeps, service: HandoffService, client: WebClient
     return delivery
 
 
-def confirmation_text(delivery: Delivery, lang: str) -> str:
-    """What the asker reads (mrkdwn): the reference number, and a draft link when nothing was sent."""
+def confirmation_text(delivery: Delivery, lang: str, reply_to: str | None = None) -> str:
+    """What the asker reads (mrkdwn): the reference number, and a draft link when nothing was sent.
+
+    `reply_to` is the address the asker just typed: a sent request keeps only a redacted copy.
+    """
     e = delivery.entry
     mailto = blocks.escape(delivery.mailto or "")
     words = {"ref": e.ref, "mailto": mailto, "draft": t(lang, "draft"), "email": blocks.escape(e.to_addr)}
     if delivery.outcome == OUTCOME_SENT:
         text = t(lang, "sent", **words)
-        if e.reply_to:
-            text += "\n" + t(lang, "sent_reply", reply=blocks.escape(e.reply_to))
+        if reply_to:
+            text += "\n" + t(lang, "sent_reply", reply=blocks.escape(reply_to))
     elif delivery.outcome == OUTCOME_NO_SERVER:
         text = t(lang, "no_server_done", **words)
     elif delivery.outcome == OUTCOME_REFUSED:
