@@ -74,8 +74,10 @@ class RetentionWorker:
     def run_once(self) -> Removed:
         removed = purge(self.store, self.outbox, self.days)
         self.runs += 1
-        log_event(log, "retention.purge", days=self.days, answers=removed.answers, feedback=removed.feedback,
-                  handoffs=removed.handoffs, unsent_old=len(removed.unsent_kept))
+        # INFO only when something went: an hourly "nothing to delete" line is noise in the log.
+        level = logging.INFO if removed.answers or removed.feedback or removed.handoffs else logging.DEBUG
+        log_event(log, "retention.purge", level, days=self.days, answers=removed.answers,
+                  feedback=removed.feedback, handoffs=removed.handoffs, unsent_old=len(removed.unsent_kept))
         if removed.unsent_kept:
             log_event(log, "retention.unsent_handoffs", logging.WARNING, refs=list(removed.unsent_kept),
                       hint="older than the retention period and never sent: `policybot handoff retry REF`, "
