@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot.answer import Answer, REASON_EMPTY, REASON_TOO_LONG
 from bot.listeners.deps import AppDeps
+from bot.listeners.threads import thread_root
 from bot.logging_setup import Stopwatch, log_event
 from bot.slack_text import SlackQuestion, question_from_slack
 
@@ -108,9 +109,11 @@ def answer_fields(answer: Answer, answer_id: str | None) -> dict:
 
 def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, text: str, bot_user_id: str | None,
                           channel: str, ts: str, thread_ts: str | None, user_id: str | None, retry: int,
-                          watch: Stopwatch) -> None:
+                          watch: Stopwatch, summon: bool = False) -> None:
     """👀 on the question, answer it, post the answer (in `thread_ts` if set), remove 👀.
 
+    `summon`: a message with no question of its own inside a thread (a bare @policybot under a
+    pasted customer message) answers the thread's first message instead, quoting it.
     Runs on the answer pool. Whatever fails, the user gets a reply (a generic apology,
     never the exception text) and the log gets one line.
     """
@@ -118,11 +121,17 @@ def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, tex
     call_slack(deps, "reactions.add", client.reactions_add, channel=channel, timestamp=ts, name=WORKING_REACTION)
     fields: dict = {"surface": surface, "user": user_id, "channel": channel, "retry_num": retry}
     try:
+        echo = None
+        if summon and thread_ts and thread_ts != ts and not question_from_slack(text, bot_user_id).retrieval:
+            root = thread_root(deps, client, channel=channel, thread_ts=thread_ts, bot_user_id=bot_user_id)
+            if root:
+                text, echo = root, question_from_slack(root, bot_user_id).display
+                fields["summoned"] = True
         answer, answer_id = answer_and_record(deps, text, bot_user_id=bot_user_id, surface=surface,
                                               user_id=user_id, channel=channel, thread_ts=thread_ts or ts)
         fields.update(answer_fields(answer, answer_id))
         watch.lap("answer")
-        for message in blocks.answer_messages(answer, answer_id=answer_id):
+        for message in blocks.answer_messages(answer, answer_id=answer_id, echo=echo):
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
                                     **message.kwargs())
         watch.lap("post")

@@ -15,7 +15,10 @@ from .driver import APP_TOKEN, SlackSender
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 # The scopes each surface needs (Slack's documentation of those events and methods).
-NEEDED_SCOPES = {"app_mention": {"app_mentions:read"}, "message.im": {"im:history"}, "app_home_opened": set()}
+# A mention may be a bare @policybot in a thread: the thread's first message is read with
+# conversations.replies, which needs the history scope of each conversation type a mention comes from.
+NEEDED_SCOPES = {"app_mention": {"app_mentions:read", "channels:history", "groups:history", "mpim:history"},
+                 "message.im": {"im:history"}, "app_home_opened": set()}
 ALWAYS_NEEDED = {"chat:write", "reactions:write"}
 
 

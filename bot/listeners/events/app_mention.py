@@ -1,4 +1,5 @@
-"""@policybot in a channel: answer in the thread of the mention, with 👀 while it works."""
+"""@policybot in a channel: answer in the thread of the mention, with 👀 while it works; a bare
+@policybot in someone else's thread answers the thread's first message."""
 from __future__ import annotations
 
 from slack_bolt import App
@@ -26,7 +27,7 @@ def handle_app_mention(deps: AppDeps, *, body: dict, event: dict, bot_user_id: s
         channel=event["channel"], ts=event["ts"],
         # Never a new top-level message: the thread the mention is in, or the mention's own.
         thread_ts=event.get("thread_ts") or event["ts"],
-        user_id=event.get("user"), retry=retry, watch=watch), event="slack.reply", surface=EVENT)
+        user_id=event.get("user"), retry=retry, watch=watch, summon=True), event="slack.reply", surface=EVENT)
 
 
 def register(app: App, deps: AppDeps) -> None:
