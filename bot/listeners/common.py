@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -20,6 +20,9 @@ from bot.logging_setup import Stopwatch, log_event
 from bot.slack_text import SlackQuestion, question_from_slack
 
 WORKING_REACTION = "eyes"
+# Answers that are turns of a conversation in a thread (a follow-up there is read with them);
+# private answers (/policy, the shortcut) are not.
+CONVERSATION_SURFACES = ("app_mention", "dm")
 # Message subtypes that are still a person talking; every other subtype (edits, deletions,
 # joins, bot messages, topic changes …) is ignored.
 _USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
@@ -71,17 +74,18 @@ def is_notice(answer: Answer) -> bool:
     return answer.reason in (REASON_EMPTY, REASON_TOO_LONG)
 
 
-def answer_slack_question(deps: AppDeps, question: SlackQuestion) -> Answer:
+def answer_slack_question(deps: AppDeps, question: SlackQuestion, history: Sequence[str] = ()) -> Answer:
     """The answer to what a Slack message asks: its words are searched, and the answer carries
     the question as the user wrote it (shown back, stored, sent to the contact window)."""
-    return deps.answerer.answer(question.display, search_text=question.retrieval)
+    return deps.answerer.answer(question.display, search_text=question.retrieval, history=history)
 
 
 def answer_and_record(deps: AppDeps, slack_text: str, *, bot_user_id: str | None, surface: str,
-                      user_id: str | None, channel: str | None, thread_ts: str | None) -> tuple[Answer, str | None]:
+                      user_id: str | None, channel: str | None, thread_ts: str | None,
+                      history: Sequence[str] = ()) -> tuple[Answer, str | None]:
     """Answer what `slack_text` (mrkdwn, as Slack delivered it) asks and log it; notices (empty,
-    too long) get no id: nothing to act on."""
-    answer = answer_slack_question(deps, question_from_slack(slack_text, bot_user_id))
+    too long) get no id: nothing to act on. `history`: the earlier questions of its thread."""
+    answer = answer_slack_question(deps, question_from_slack(slack_text, bot_user_id), history)
     if is_notice(answer):
         return answer, None
     answer_id = deps.store.record_answer(answer, user_id=user_id, channel=channel, thread_ts=thread_ts,
@@ -104,7 +108,8 @@ def call_slack(deps: AppDeps, what: str, fn: Callable[..., object], **kwargs) ->
 
 def answer_fields(answer: Answer, answer_id: str | None) -> dict:
     return {"status": answer.status, "lang": answer.lang, "reason": answer.reason, "answer_id": answer_id,
-            "citations": [c.id for c in answer.citations], "question_chars": len(answer.question)}
+            "citations": [c.id for c in answer.citations], "question_chars": len(answer.question),
+            "follow_up": answer.context_question is not None}
 
 
 def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, text: str, bot_user_id: str | None,
@@ -127,8 +132,12 @@ def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, tex
             if root:
                 text, echo = root, question_from_slack(root, bot_user_id).display
                 fields["summoned"] = True
+        # A message inside a thread is read with what its asker asked there before (our records).
+        history = (deps.store.thread_questions(channel, thread_ts, user_id, CONVERSATION_SURFACES)
+                   if thread_ts and user_id else [])
         answer, answer_id = answer_and_record(deps, text, bot_user_id=bot_user_id, surface=surface,
-                                              user_id=user_id, channel=channel, thread_ts=thread_ts or ts)
+                                              user_id=user_id, channel=channel, thread_ts=thread_ts or ts,
+                                              history=history)
         fields.update(answer_fields(answer, answer_id))
         watch.lap("answer")
         for message in blocks.answer_messages(answer, answer_id=answer_id, echo=echo):
