@@ -213,6 +213,16 @@ class SlackStore:
                 (channel, thread_ts, user_id, *surfaces, limit)).fetchall()
         return [row[0] for row in reversed(rows)]
 
+    def popular_questions(self, min_askers: int, limit: int) -> list[str]:
+        """Answered questions asked word for word by at least `min_askers` different people, most
+        asked first: what employees ask most, and never one person's own text."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT question FROM answers WHERE status = 'answered' AND user_id IS NOT NULL GROUP BY question"
+                " HAVING COUNT(DISTINCT user_id) >= ? ORDER BY COUNT(DISTINCT user_id) DESC, MAX(created_at) DESC"
+                " LIMIT ?", (max(1, min_askers), limit)).fetchall()
+        return [row[0] for row in rows]
+
     def count_answers(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]

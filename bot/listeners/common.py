@@ -22,7 +22,7 @@ from bot.slack_text import SlackQuestion, question_from_slack
 WORKING_REACTION = "eyes"
 # Answers that are turns of a conversation in a thread (a follow-up there is read with them);
 # private answers (/policy, the shortcut) are not.
-CONVERSATION_SURFACES = ("app_mention", "dm")
+CONVERSATION_SURFACES = ("app_mention", "dm", "assistant")
 # Message subtypes that are still a person talking; every other subtype (edits, deletions,
 # joins, bot messages, topic changes …) is ignored.
 _USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
@@ -114,16 +114,18 @@ def answer_fields(answer: Answer, answer_id: str | None) -> dict:
 
 def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, text: str, bot_user_id: str | None,
                           channel: str, ts: str, thread_ts: str | None, user_id: str | None, retry: int,
-                          watch: Stopwatch, summon: bool = False) -> None:
+                          watch: Stopwatch, summon: bool = False, reaction: bool = True) -> None:
     """👀 on the question, answer it, post the answer (in `thread_ts` if set), remove 👀.
 
     `summon`: a message with no question of its own inside a thread (a bare @policybot under a
     pasted customer message) answers the thread's first message instead, quoting it.
+    `reaction`: 👀 on the question while working (the assistant panel shows a status instead).
     Runs on the answer pool. Whatever fails, the user gets a reply (a generic apology,
     never the exception text) and the log gets one line.
     """
     watch.lap("queue")
-    call_slack(deps, "reactions.add", client.reactions_add, channel=channel, timestamp=ts, name=WORKING_REACTION)
+    if reaction:
+        call_slack(deps, "reactions.add", client.reactions_add, channel=channel, timestamp=ts, name=WORKING_REACTION)
     fields: dict = {"surface": surface, "user": user_id, "channel": channel, "retry_num": retry}
     try:
         echo = None
@@ -152,8 +154,9 @@ def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, tex
         call_slack(deps, "chat.postMessage", client.chat_postMessage, channel=channel, thread_ts=thread_ts,
                    **notice.kwargs())
     finally:
-        call_slack(deps, "reactions.remove", client.reactions_remove, channel=channel, timestamp=ts,
-                   name=WORKING_REACTION)
+        if reaction:
+            call_slack(deps, "reactions.remove", client.reactions_remove, channel=channel, timestamp=ts,
+                       name=WORKING_REACTION)
 
 
 def send_private(deps: AppDeps, respond, client: WebClient, *, channel: str | None, user_id: str | None,
