@@ -59,6 +59,20 @@ def event_keys(body: dict, event: dict) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def claim_message(deps: AppDeps, *, body: dict, event: dict, bot_user_id: str | None, surface: str,
+                  retry: int) -> bool:
+    """True when this message event is ours to answer: not one to ignore, and not seen before
+    (claimed now); otherwise one log line says why not."""
+    reason = ignore_reason(event, bot_user_id)
+    if reason:
+        log_event(deps.log, "slack.ignored", surface=surface, why=reason, retry_num=retry)
+        return False
+    if not deps.store.claim(*event_keys(body, event)):
+        log_event(deps.log, "slack.duplicate", surface=surface, event_id=body.get("event_id"), retry_num=retry)
+        return False
+    return True
+
+
 def retry_num(request) -> int:
     """Slack's X-Slack-Retry-Num (0 for a first delivery); Bolt keeps header values as lists."""
     value = (getattr(request, "headers", None) or {}).get("x-slack-retry-num")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from slack_bolt import App, Assistant
 
-from bot.listeners.common import (CONVERSATION_SURFACES, call_slack, event_keys, ignore_reason,
-                                  reply_in_conversation, retry_num, started_watch)
+from bot.listeners.common import (CONVERSATION_SURFACES, call_slack, claim_message, reply_in_conversation,
+                                  retry_num, started_watch)
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
 from bot.slack_text import question_from_slack
@@ -65,12 +65,8 @@ def register(app: App, deps: AppDeps) -> None:
     def on_user_message(body: dict, event: dict, context, client, request) -> None:
         watch = started_watch()
         retry = retry_num(request)
-        reason = ignore_reason(event, context.bot_user_id)
-        if reason:
-            log_event(deps.log, "slack.ignored", surface=SURFACE, why=reason, retry_num=retry)
-            return
-        if not deps.store.claim(*event_keys(body, event)):
-            log_event(deps.log, "slack.duplicate", surface=SURFACE, event_id=body.get("event_id"), retry_num=retry)
+        if not claim_message(deps, body=body, event=event, bot_user_id=context.bot_user_id, surface=SURFACE,
+                             retry=retry):
             return
         channel, thread_ts, user = event["channel"], event["thread_ts"], event.get("user")
 
