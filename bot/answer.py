@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Sequence
 from urllib.parse import quote
 
-from bot import decide
+from bot import decide, followup
 from index.search import Searcher, SearchResult, scrub_noise
 
 MAX_QUESTION_CHARS = 4000
@@ -69,6 +70,9 @@ class Answer:
     signals: dict = field(default_factory=dict)
     # Escalations only: the nearest clauses, offered as related reading — never as the answer.
     related: tuple[Citation, ...] = ()
+    # Follow-ups: the earlier question of the conversation this answer read the question with
+    # (None: the question was answered on its own). Shown to the asker, so a wrong reading shows.
+    context_question: str | None = None
 
     @property
     def escalated(self) -> bool:
@@ -86,6 +90,7 @@ class Answer:
             "revision": self.revision,
             "confidence": round(self.confidence, 4),
             "related": [c.to_json() for c in self.related],
+            "context_question": self.context_question,
         }
 
 
@@ -134,13 +139,16 @@ def _encoded_body(body: str) -> str:
 
 
 def answer(question: str, searcher: Searcher, contact_email: str | None = None, *,
-           search_text: str | None = None) -> Answer:
+           search_text: str | None = None, history: Sequence[str] = ()) -> Answer:
     """Answer `question` from the policy behind `searcher`.
 
     `contact_email` overrides the address read from the policy (POLICYBOT_CONTACT_EMAIL).
     `search_text`: the words to search, when an adapter has removed its medium's markup
     (chat mentions, emoji codes) from what the asker wrote; `question` stays what is shown
     back and sent to the contact window.
+    `history`: the earlier questions of the conversation, oldest first; the question may be
+    read with one of them when that is clearly more confident (bot/followup.py), and the
+    Answer then names it in `context_question`.
     """
     text = clean_question(question if search_text is None else search_text)
     # What is searched, and what tells the language: no addresses, numbers, URLs or markup
@@ -155,7 +163,9 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
         return _escalation(question, lang, REASON_TOO_LONG, searcher, email, ())
 
     result: SearchResult = searcher.search(words, lang=lang)
-    decision = decide.decide(result)
+    reading = followup.choose(decide.decide(result), words, _earlier_questions(history),
+                              lambda text: _read(text, searcher))
+    decision, context = reading.decision, reading.context
     citations = tuple(_citation(h.clause, h.score) for h in decision.hits)
     if not decision.answered:
         related = tuple(_citation(h.clause, h.score) for h in decision.related)
@@ -170,11 +180,23 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     sends_to_contact = searcher.sends_to_contact(decision.hits[0].clause.id)
     if sends_to_contact and contact_id and all(c.id != contact_id for c in citations):
         citations = citations + (_citation(searcher.clause(contact_id), 0.0),)
-    contact = _contact(email, question, lang, citations) if sends_to_contact and email else None
+    contact = _contact(email, question, lang, citations, context) if sends_to_contact and email else None
     return Answer(
         question=question, status=ANSWERED, lang=lang, lead=_lead(lang, ANSWERED, None, facts.company_name),
         citations=citations, contact=contact, revision=facts.revision, company=facts.company_name,
-        confidence=decision.confidence, signals=decision.signals)
+        confidence=decision.confidence, signals=decision.signals, context_question=context)
+
+
+def _read(text: str, searcher: Searcher) -> decide.Decision:
+    """Search and decide `text` (a question read with an earlier turn) as `answer` does."""
+    words = clean_question(scrub_noise(clean_question(text))) or clean_question(text)
+    return decide.decide(searcher.search(words, lang=detect_language(words)))
+
+
+def _earlier_questions(history: Sequence[str]) -> list[str]:
+    """The earlier turns as questions: cleaned, without empty ones or ones too long to be one."""
+    cleaned = (clean_question(h) for h in history if isinstance(h, str))
+    return [h for h in cleaned if h and len(h) <= MAX_QUESTION_CHARS]
 
 
 def _citation(clause, score: float) -> Citation:
@@ -216,15 +238,20 @@ def _lead(lang: str, status: str, reason: str | None, company: str | None) -> st
     return "個人情報保護方針にはこの質問への明確な定めがないため、推測ではお答えしません。お問い合わせ窓口にご確認ください。"
 
 
-def _contact(email: str, question: str, lang: str, citations: tuple[Citation, ...]) -> Contact:
+def _contact(email: str, question: str, lang: str, citations: tuple[Citation, ...],
+             context: str | None = None) -> Contact:
     if lang == "en":
         subject = "Question about the privacy policy"
         body = f"Question:\n{question.strip()}\n"
+        if context:
+            body += f"\nFollowing up on:\n{context}\n"
         if citations:
             body += "\nClauses the assistant found:\n" + "\n".join(f"- {c.label}" for c in citations)
     else:
         subject = "個人情報保護方針に関するお問い合わせ"
         body = f"質問:\n{question.strip()}\n"
+        if context:
+            body += f"\n前の質問:\n{context}\n"
         if citations:
             body += "\n関連する条項:\n" + "\n".join(f"- {c.label}" for c in citations)
     mailto = mailto_url(email, subject, body)
@@ -237,6 +264,8 @@ def _contact(email: str, question: str, lang: str, citations: tuple[Citation, ..
 def render_text(answer: Answer) -> str:
     """Plain-text rendering used by the CLI, the JSON object and e-mail."""
     lines = [answer.lead]
+    if answer.context_question:
+        lines.append(context_line(answer))
     for citation in answer.citations:
         lines.append("")
         lines.append(f"■ {citation.label}")
@@ -258,3 +287,11 @@ def render_text(answer: Answer) -> str:
         lines.append("")
         lines.append(f"(Policy revision {answer.revision})" if answer.lang == "en" else f"（{answer.revision} 改定版より引用）")
     return "\n".join(lines)
+
+
+def context_line(answer: Answer) -> str:
+    """The line that says which earlier question a follow-up was read with (CLI, Slack, e-mail)."""
+    earlier = answer.context_question or ""
+    if answer.lang == "en":
+        return f"(Read as a follow-up to your earlier question: “{earlier}”)"
+    return f"（前の質問「{earlier}」を踏まえてお答えします）"

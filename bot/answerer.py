@@ -5,7 +5,7 @@ can be swapped in (hot reload) without them noticing.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 from bot.answer import Answer, answer
 from index.search import PolicyFacts, Searcher
@@ -34,5 +34,6 @@ class Answerer:
     def contact_email(self) -> str | None:
         return self._contact_override or self._provider().facts.contact_email
 
-    def answer(self, question: str, *, search_text: str | None = None) -> Answer:
-        return answer(question, self._provider(), contact_email=self._contact_override, search_text=search_text)
+    def answer(self, question: str, *, search_text: str | None = None, history: Sequence[str] = ()) -> Answer:
+        return answer(question, self._provider(), contact_email=self._contact_override, search_text=search_text,
+                      history=history)

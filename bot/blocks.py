@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.answer import Answer, MAX_QUESTION_CHARS, REASON_EMPTY, REASON_TOO_LONG
+from bot.answer import Answer, MAX_QUESTION_CHARS, REASON_EMPTY, REASON_TOO_LONG, context_line
 from bot.slack_text import unescape  # the inverse of `escape`; reading Slack's input is bot.slack_text's job
 
 SECTION_TEXT_LIMIT = 3000
@@ -283,6 +283,8 @@ def answer_blocks(answer: Answer, *, answer_id: str | None = None, echo: str | N
     if echo and echo.strip():
         blocks.append(section(question_echo(echo, lang)))
     blocks.append(section(escape(answer.lead)))
+    if answer.context_question:  # a follow-up: say which earlier question it was read with
+        blocks.append(context(escaped_within(context_line(answer), CONTEXT_TEXT_LIMIT, "…")))
     if _is_notice(answer):
         if answer.reason == REASON_EMPTY:
             blocks.append(examples_block(lang))

@@ -154,7 +154,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answerer = load_answerer(settings)
     if args.question == ["-"]:
         for line in stdin_lines(sys.stdin):
-            sys.stdout.write(json_line(answerer.answer(line).to_json()) + "\n")
+            question, history = ask_line(line)
+            sys.stdout.write(json_line(answerer.answer(question, history=history).to_json()) + "\n")
             sys.stdout.flush()
         return 0
     question = " ".join(valid_text(word) for word in args.question)
@@ -169,6 +170,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def ask_line(line: str) -> tuple[str, list[str]]:
+    """One line of `ask --json -`: a plain question, or `{"question": …, "history": [earlier, …]}`.
+
+    A line that starts with `{` but is not such an object is a question like any other (someone
+    may well ask about `{…}`): it is answered, never refused.
+    """
+    if not line.lstrip().startswith("{"):
+        return line, []
+    try:
+        item = json.loads(line)
+    except (ValueError, RecursionError):
+        return line, []
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        return line, []
+    history = item.get("history") or []
+    history = [history] if isinstance(history, str) else history if isinstance(history, list) else []
+    # JSON may escape a lone surrogate (\ud83d): make it valid text like any other input
+    return valid_text(item["question"]), [valid_text(h) for h in history if isinstance(h, str)]
+
+
+CHAT_NEW = "/new"
+CHAT_MAX_HISTORY = 10  # earlier questions kept as context; followup.py reads only the last few
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.answer import render_text
 
@@ -177,6 +202,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     facts = answerer.facts
     print(f"{facts.company_name or ''} 個人情報保護方針アシスタント（{facts.revision or '?'} 改定版）")
     print("質問を入力してください / Ask a question about the privacy policy. Ctrl-D or 'exit' to quit.")
+    print(f"続けて質問すると前の質問を踏まえて答えます。{CHAT_NEW} で新しい会話 / Follow-ups keep the context; "
+          f"{CHAT_NEW} starts over.")
+    history: list[str] = []
     while True:
         try:
             question = valid_text(input("\n? "))  # a terminal's stdin hands undecodable bytes in as surrogates
@@ -187,7 +215,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
             return 0
         if not question.strip():
             continue
-        result = answerer.answer(question)
+        if question.strip().lower() == CHAT_NEW:
+            history.clear()
+            print("新しい会話を始めます / New conversation.")
+            continue
+        result = answerer.answer(question, history=history)
+        history = (history + [question])[-CHAT_MAX_HISTORY:]
         print(render_text(result))
         if result.contact:
             print(f"\nmailto: {result.contact.mailto}")
@@ -258,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("ask", parents=[common], help="answer one question (or one per line with '--json -')")
+    p = sub.add_parser("ask", parents=[common], help="answer one question (or one per line with '--json -'; "
+                       "a line may be {\"question\": …, \"history\": [earlier questions]})")
     p.add_argument("--json", action="store_true", help="print the JSON answer object")
     p.add_argument("question", nargs="+", help="the question; '-' reads one question per line from stdin")
     p.set_defaults(func=cmd_ask)
@@ -266,8 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", parents=[common], help="interactive terminal session")
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("eval", parents=[common], help="recall@1/@3, MRR and escalation accuracy on a question file")
-    p.add_argument("questions", help="JSONL question file (id, q, kind, lang, gold, escalate, contact)")
+    p = sub.add_parser("eval", parents=[common], help="recall@1/@3, MRR and escalation accuracy on a question "
+                       "or conversation file")
+    p.add_argument("questions", help="JSONL question file (id, q, kind, lang, gold, escalate, contact) or "
+                   "conversation file (id, kind, turns, gold, escalate, contact)")
     p.add_argument("--json", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     p.set_defaults(func=cmd_eval)

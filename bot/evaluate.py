@@ -1,4 +1,5 @@
-"""`policybot eval`: recall@1/@3, MRR and escalation accuracy on a question file (DESIGN.md format)."""
+"""`policybot eval`: recall@1/@3, MRR and escalation accuracy on a question or conversation file
+(DESIGN.md "Question files")."""
 from __future__ import annotations
 
 import json
@@ -16,11 +17,21 @@ def load_questions(path: Path) -> list[dict]:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
+        if not isinstance(item, dict):
+            raise ValueError(f"{path}:{lineno}: not a JSON object")
+        if "turns" in item:  # a conversation: the last turn is scored, the earlier ones are its history
+            turns = item["turns"]
+            if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
+                raise ValueError(f"{path}:{lineno}: `turns` must be a non-empty list of questions")
+            item = {**item, "q": turns[-1], "history": turns[:-1]}
         missing = {"id", "q", "gold", "escalate"} - set(item)
         if missing:
             raise ValueError(f"{path}:{lineno}: missing {', '.join(sorted(missing))}")
         questions.append(item)
     return questions
+
+
+CONVERSATION_KINDS = ("followup", "switch", "oos-switch")
 
 
 def hits_gold(clause_id: str, gold: list[str]) -> bool:
@@ -35,7 +46,7 @@ def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
     questions whose citations include a gold clause) and `citations_in_gold` (their precision)."""
     rows = []
     for q in questions:
-        result = answerer.answer(q["q"])
+        result = answerer.answer(q["q"], history=q.get("history", ()))
         ranked = list(result.signals.get("ranking") or result.signals.get("nearest") or [])
         cited = [c.id for c in result.citations]
         first = next((i for i, cid in enumerate(ranked) if hits_gold(cid, q["gold"])), None)
@@ -44,6 +55,7 @@ def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
             "escalate": bool(q["escalate"]), "want_contact": bool(q.get("contact")),
             "status": result.status, "ranked": ranked, "cited": cited, "first_hit": first,
             "contact": result.contact is not None, "confidence": round(result.confidence, 3),
+            "history": list(q.get("history", ())), "context": result.context_question,
         })
     inscope = [r for r in rows if not r["escalate"]]
     oos = [r for r in rows if r["escalate"]]
@@ -73,7 +85,27 @@ def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
         "citations_in_gold": _ratio(sum(hits_gold(cid, r["gold"]) for r in answered for cid in r["cited"]), cited),
         "cited_recall": _ratio(sum(any(hits_gold(cid, r["gold"]) for cid in r["cited"]) for r in answered),
                                len(answered)),
+        **(_conversation_figures(rows, recall) if any("turns" in q for q in questions) else {}),
         "rows": rows,
+    }
+
+
+def _conversation_figures(rows: list[dict], recall) -> dict:
+    """Conversation files: the last turn by kind — follow-ups (need the earlier turn), switches
+    (a new in-scope question: must not be pulled back to the earlier topic), off-topic switches
+    (must be escalated) — and how often the earlier turn was taken as context."""
+    by_kind = {kind: [r for r in rows if r["kind"] == kind] for kind in CONVERSATION_KINDS}
+    return {
+        "conversation": True,
+        "followup_recall@1": recall(by_kind["followup"], 1),
+        "followup_recall@3": recall(by_kind["followup"], 3),
+        "switch_recall@3": recall(by_kind["switch"], 3),
+        "oos_switch_escalated": _ratio(sum(r["status"] == "escalated" for r in by_kind["oos-switch"]),
+                                       len(by_kind["oos-switch"])),
+        "followup_context_used": _ratio(sum(r["context"] is not None for r in by_kind["followup"]),
+                                        len(by_kind["followup"])),
+        "switch_context_used": _ratio(sum(r["context"] is not None for r in by_kind["switch"]),
+                                      len(by_kind["switch"])),
     }
 
 
@@ -94,6 +126,14 @@ def format_report(report: dict, verbose: bool = False) -> str:
         f"citations per answer {report['citations_per_answer']:.2f}   ({report['citations_in_gold']:.0%} in gold; "
         f"{report['cited_recall']:.0%} of answers cite a gold clause)",
     ]
+    if report.get("conversation"):
+        lines += [
+            f"follow-ups          recall@1 {report['followup_recall@1']:.3f}  recall@3 {report['followup_recall@3']:.3f}"
+            f"   (read with the earlier turn {report['followup_context_used']:.0%})",
+            f"switches            recall@3 {report['switch_recall@3']:.3f}   (read with the earlier turn "
+            f"{report['switch_context_used']:.0%})",
+            f"off-topic switches escalated {report['oos_switch_escalated']:.3f}",
+        ]
     if "seconds" in report:
         lines.append(f"time                {report['seconds']:.1f}s")
     for r in report["rows"]:
@@ -102,5 +142,5 @@ def format_report(report: dict, verbose: bool = False) -> str:
         if verbose or wrong:
             mark = "MISS" if wrong else "ok  "
             lines.append(f"{mark} {r['id']:5} {r['status']:9} conf={r['confidence']:.2f} top={r['ranked'][:3]} cited={r['cited']} "
-                         f"gold={r['gold']} {r['q'][:40]}")
+                         f"gold={r['gold']} {r['q'][:40]}" + (f"  [after: {r['context'][:30]}]" if r.get("context") else ""))
     return "\n".join(lines)

@@ -4,7 +4,8 @@
   disk so that a Slack retry arriving after a restart is still recognised.
 - `answers`: one row per answer shown, so buttons carry only a short id (Slack caps a
   button value at 2,000 characters) and later actions (share, feedback, forward to the
-  contact window) see exactly what the user saw.
+  contact window) see exactly what the user saw; a follow-up in a thread reads the earlier
+  questions of that thread from here (`thread_questions`).
 - `feedback`: 👍/👎 per answer and user, with the question and the clause ids.
 
 Questions are stored as the logs see them (bot/redact.py: no e-mail addresses, phone numbers
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS processed_events_created ON processed_events (created_at);
 CREATE INDEX IF NOT EXISTS answers_created ON answers (created_at);
 CREATE INDEX IF NOT EXISTS answers_user ON answers (user_id);
+CREATE INDEX IF NOT EXISTS answers_thread ON answers (channel, thread_ts);
 """
 
 
@@ -238,6 +240,31 @@ class SlackStore:
             id=row[0], question=row[1], lang=row[2], status=row[3], citation_ids=tuple(json.loads(row[4])),
             user_id=row[5], channel=row[6], thread_ts=row[7], created_at=row[8], surface=row[9],
             slack_text=row[10], answer=answer_from_json(row[11]) if row[11] else None)
+
+    def thread_questions(self, channel: str, thread_ts: str, user_id: str, surfaces: tuple[str, ...],
+                         limit: int = 10) -> list[str]:
+        """The questions `user_id` asked in this thread and was answered on one of `surfaces`,
+        oldest first (the last `limit`): the earlier turns of a follow-up. Only the asker's own,
+        so one person's conversation never becomes another's context; read as stored."""
+        if not surfaces:
+            return []
+        marks = ",".join("?" * len(surfaces))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT question FROM answers WHERE channel = ? AND thread_ts = ? AND user_id = ?"
+                f" AND surface IN ({marks}) ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (channel, thread_ts, user_id, *surfaces, limit)).fetchall()
+        return [row[0] for row in reversed(rows)]
+
+    def popular_questions(self, min_askers: int, limit: int) -> list[str]:
+        """Answered questions asked word for word by at least `min_askers` different people, most
+        asked first: what employees ask most, and never one person's own text."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT question FROM answers WHERE status = 'answered' AND user_id IS NOT NULL GROUP BY question"
+                " HAVING COUNT(DISTINCT user_id) >= ? ORDER BY COUNT(DISTINCT user_id) DESC, MAX(created_at) DESC"
+                " LIMIT ?", (max(1, min_askers), limit)).fetchall()
+        return [row[0] for row in rows]
 
     def count_answers(self) -> int:
         with self._lock:

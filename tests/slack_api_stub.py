@@ -13,6 +13,9 @@ point at `stub.response_url(name)`; what the bot sends there is recorded as meth
         stub.wait_for("chat.postMessage")
         assert stub.calls("chat.postMessage")[0].body["text"] == "hi"
 
+Threads for `conversations.replies` are set with `add_thread`; an unknown thread answers
+`thread_not_found`, as Slack does.
+
 Reusable by any test that talks to Slack (the contact hand-off too). Not a mock of our
 code: it imitates the external service at the HTTP level.
 """
@@ -72,6 +75,7 @@ class SlackApiStub:
         self._calls: list[ApiCall] = []
         self._cond = threading.Condition()
         self._failures: dict[str, list] = {}
+        self._threads: dict[tuple[str, str], list[dict]] = {}  # (channel, thread ts) → its messages
         self._ts = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -117,6 +121,12 @@ class SlackApiStub:
         """
         with self._cond:
             self._failures.setdefault(method, []).extend([(error, status, body)] * times)
+
+    def add_thread(self, channel: str, messages: list[dict]) -> None:
+        """Messages `conversations.replies` returns for the thread started by `messages[0]`
+        (each a Slack message object: `ts`, `user`, `text`, …)."""
+        with self._cond:
+            self._threads[(channel, messages[0]["ts"])] = [dict(m, thread_ts=messages[0]["ts"]) for m in messages]
 
     # -- what was called ----------------------------------------------------------------
     def calls(self, method: str | None = None) -> list[ApiCall]:
@@ -172,6 +182,13 @@ class SlackApiStub:
             return {"ok": True, "message_ts": self._next_ts()}
         if call.method == "chat.update":
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text")}
+        if call.method == "conversations.replies":
+            with self._cond:
+                messages = self._threads.get((body.get("channel"), body.get("ts")))
+            if messages is None:
+                return {"ok": False, "error": "thread_not_found"}
+            limit = int(body.get("limit") or 1000)
+            return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
         if call.method == "views.publish":
             return {"ok": True, "view": {"id": "VSTUB", "type": "home"}}
         return {"ok": True}

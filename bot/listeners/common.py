@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -15,10 +15,14 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot.answer import Answer, REASON_EMPTY, REASON_TOO_LONG
 from bot.listeners.deps import AppDeps
+from bot.listeners.threads import thread_root
 from bot.logging_setup import Stopwatch, log_event
 from bot.slack_text import SlackQuestion, question_from_slack
 
 WORKING_REACTION = "eyes"
+# Answers that are turns of a conversation in a thread (a follow-up there is read with them);
+# private answers (/policy, the shortcut) are not.
+CONVERSATION_SURFACES = ("app_mention", "dm", "assistant")
 # Message subtypes that are still a person talking; every other subtype (edits, deletions,
 # joins, bot messages, topic changes …) is ignored.
 _USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
@@ -55,6 +59,20 @@ def event_keys(body: dict, event: dict) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def claim_message(deps: AppDeps, *, body: dict, event: dict, bot_user_id: str | None, surface: str,
+                  retry: int) -> bool:
+    """True when this message event is ours to answer: not one to ignore, and not seen before
+    (claimed now); otherwise one log line says why not."""
+    reason = ignore_reason(event, bot_user_id)
+    if reason:
+        log_event(deps.log, "slack.ignored", surface=surface, why=reason, retry_num=retry)
+        return False
+    if not deps.store.claim(*event_keys(body, event)):
+        log_event(deps.log, "slack.duplicate", surface=surface, event_id=body.get("event_id"), retry_num=retry)
+        return False
+    return True
+
+
 def retry_num(request) -> int:
     """Slack's X-Slack-Retry-Num (0 for a first delivery); Bolt keeps header values as lists."""
     value = (getattr(request, "headers", None) or {}).get("x-slack-retry-num")
@@ -70,17 +88,18 @@ def is_notice(answer: Answer) -> bool:
     return answer.reason in (REASON_EMPTY, REASON_TOO_LONG)
 
 
-def answer_slack_question(deps: AppDeps, question: SlackQuestion) -> Answer:
+def answer_slack_question(deps: AppDeps, question: SlackQuestion, history: Sequence[str] = ()) -> Answer:
     """The answer to what a Slack message asks: its words are searched, and the answer carries
     the question as the user wrote it (shown back, stored, sent to the contact window)."""
-    return deps.answerer.answer(question.display, search_text=question.retrieval)
+    return deps.answerer.answer(question.display, search_text=question.retrieval, history=history)
 
 
 def answer_and_record(deps: AppDeps, slack_text: str, *, bot_user_id: str | None, surface: str,
-                      user_id: str | None, channel: str | None, thread_ts: str | None) -> tuple[Answer, str | None]:
+                      user_id: str | None, channel: str | None, thread_ts: str | None,
+                      history: Sequence[str] = ()) -> tuple[Answer, str | None]:
     """Answer what `slack_text` (mrkdwn, as Slack delivered it) asks and log it; notices (empty,
-    too long) get no id: nothing to act on."""
-    answer = answer_slack_question(deps, question_from_slack(slack_text, bot_user_id))
+    too long) get no id: nothing to act on. `history`: the earlier questions of its thread."""
+    answer = answer_slack_question(deps, question_from_slack(slack_text, bot_user_id), history)
     if is_notice(answer):
         return answer, None
     answer_id = deps.store.record_answer(answer, user_id=user_id, channel=channel, thread_ts=thread_ts,
@@ -103,26 +122,41 @@ def call_slack(deps: AppDeps, what: str, fn: Callable[..., object], **kwargs) ->
 
 def answer_fields(answer: Answer, answer_id: str | None) -> dict:
     return {"status": answer.status, "lang": answer.lang, "reason": answer.reason, "answer_id": answer_id,
-            "citations": [c.id for c in answer.citations], "question_chars": len(answer.question)}
+            "citations": [c.id for c in answer.citations], "question_chars": len(answer.question),
+            "follow_up": answer.context_question is not None}
 
 
 def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, text: str, bot_user_id: str | None,
                           channel: str, ts: str, thread_ts: str | None, user_id: str | None, retry: int,
-                          watch: Stopwatch) -> None:
+                          watch: Stopwatch, summon: bool = False, reaction: bool = True) -> None:
     """👀 on the question, answer it, post the answer (in `thread_ts` if set), remove 👀.
 
+    `summon`: a message with no question of its own inside a thread (a bare @policybot under a
+    pasted customer message) answers the thread's first message instead, quoting it.
+    `reaction`: 👀 on the question while working (the assistant panel shows a status instead).
     Runs on the answer pool. Whatever fails, the user gets a reply (a generic apology,
     never the exception text) and the log gets one line.
     """
     watch.lap("queue")
-    call_slack(deps, "reactions.add", client.reactions_add, channel=channel, timestamp=ts, name=WORKING_REACTION)
+    if reaction:
+        call_slack(deps, "reactions.add", client.reactions_add, channel=channel, timestamp=ts, name=WORKING_REACTION)
     fields: dict = {"surface": surface, "user": user_id, "channel": channel, "retry_num": retry}
     try:
+        echo = None
+        if summon and thread_ts and thread_ts != ts and not question_from_slack(text, bot_user_id).retrieval:
+            root = thread_root(deps, client, channel=channel, thread_ts=thread_ts, bot_user_id=bot_user_id)
+            if root:
+                text, echo = root, question_from_slack(root, bot_user_id).display
+                fields["summoned"] = True
+        # A message inside a thread is read with what its asker asked there before (our records).
+        history = (deps.store.thread_questions(channel, thread_ts, user_id, CONVERSATION_SURFACES)
+                   if thread_ts and user_id else [])
         answer, answer_id = answer_and_record(deps, text, bot_user_id=bot_user_id, surface=surface,
-                                              user_id=user_id, channel=channel, thread_ts=thread_ts or ts)
+                                              user_id=user_id, channel=channel, thread_ts=thread_ts or ts,
+                                              history=history)
         fields.update(answer_fields(answer, answer_id))
         watch.lap("answer")
-        for message in blocks.answer_messages(answer, answer_id=answer_id):
+        for message in blocks.answer_messages(answer, answer_id=answer_id, echo=echo):
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
                                     **message.kwargs())
         watch.lap("post")
@@ -134,8 +168,9 @@ def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, tex
         call_slack(deps, "chat.postMessage", client.chat_postMessage, channel=channel, thread_ts=thread_ts,
                    **notice.kwargs())
     finally:
-        call_slack(deps, "reactions.remove", client.reactions_remove, channel=channel, timestamp=ts,
-                   name=WORKING_REACTION)
+        if reaction:
+            call_slack(deps, "reactions.remove", client.reactions_remove, channel=channel, timestamp=ts,
+                       name=WORKING_REACTION)
 
 
 def send_private(deps: AppDeps, respond, client: WebClient, *, channel: str | None, user_id: str | None,

@@ -15,7 +15,11 @@ from .driver import APP_TOKEN, SlackSender
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 # The scopes each surface needs (Slack's documentation of those events and methods).
-NEEDED_SCOPES = {"app_mention": {"app_mentions:read"}, "message.im": {"im:history"}, "app_home_opened": set()}
+# A mention may be a bare @policybot in a thread: the thread's first message is read with
+# conversations.replies, which needs the history scope of each conversation type a mention comes from.
+NEEDED_SCOPES = {"app_mention": {"app_mentions:read", "channels:history", "groups:history", "mpim:history"},
+                 "message.im": {"im:history"}, "app_home_opened": set(),
+                 "assistant_thread_started": {"assistant:write"}, "assistant_thread_context_changed": {"assistant:write"}}
 ALWAYS_NEEDED = {"chat:write", "reactions:write"}
 
 
@@ -42,6 +46,7 @@ def test_manifest_declares_exactly_what_the_listeners_handle(manifest, slack_bot
     assert settings["interactivity"]["is_enabled"] is (bool(surfaces.action_ids) or bool(surfaces.message_shortcuts))
     assert features["app_home"]["home_tab_enabled"] is ("app_home_opened" in surfaces.bot_events)
     assert features["app_home"]["messages_tab_enabled"] is ("message.im" in surfaces.bot_events)
+    assert ("assistant_view" in features) is ("assistant_thread_started" in surfaces.bot_events)
 
 
 def test_manifest_grants_the_scopes_the_listeners_use(manifest, slack_bot):
@@ -65,6 +70,8 @@ def test_every_manifest_surface_reaches_a_listener(manifest, socket_bot, slack_s
         body = {"type": slack_type, "user": "U0ANYONE", "channel": "D0HOME", "tab": "messages",
                 "channel_type": event.split(".")[1] if "." in event else "channel", "ts": payloads.new_ts(),
                 "text": "", "bot_id": "B0IGNORED"}  # shaped to be ignored: routing is what is tested
+        if slack_type.startswith("assistant_thread_"):  # Slack always sends the thread these are about
+            body["assistant_thread"] = {"user_id": "U0ANYONE", "channel_id": "D0HOME", "thread_ts": body["ts"]}
         requests.append(("events_api", payloads.event_callback(body)))
     for command in manifest["features"]["slash_commands"]:
         requests.append(("slash_commands", {**payloads.command_fields(""), "command": command["command"]}))

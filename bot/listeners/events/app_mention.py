@@ -1,11 +1,11 @@
-"""@policybot in a channel: answer in the thread of the mention, with 👀 while it works."""
+"""@policybot in a channel: answer in the thread of the mention, with 👀 while it works; a bare
+@policybot in someone else's thread answers the thread's first message."""
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.common import event_keys, ignore_reason, reply_in_conversation, retry_num, started_watch
+from bot.listeners.common import claim_message, reply_in_conversation, retry_num, started_watch
 from bot.listeners.deps import AppDeps
-from bot.logging_setup import log_event
 
 EVENT = "app_mention"
 
@@ -14,19 +14,14 @@ def handle_app_mention(deps: AppDeps, *, body: dict, event: dict, bot_user_id: s
     """Runs after Bolt's automatic ack; claims the message once, then answers on the pool."""
     watch = started_watch()
     retry = retry_num(request)
-    reason = ignore_reason(event, bot_user_id)
-    if reason:
-        log_event(deps.log, "slack.ignored", surface=EVENT, why=reason, retry_num=retry)
-        return
-    if not deps.store.claim(*event_keys(body, event)):
-        log_event(deps.log, "slack.duplicate", surface=EVENT, event_id=body.get("event_id"), retry_num=retry)
+    if not claim_message(deps, body=body, event=event, bot_user_id=bot_user_id, surface=EVENT, retry=retry):
         return
     deps.submit(lambda: reply_in_conversation(
         deps, client, surface=EVENT, text=event.get("text") or "", bot_user_id=bot_user_id,
         channel=event["channel"], ts=event["ts"],
         # Never a new top-level message: the thread the mention is in, or the mention's own.
         thread_ts=event.get("thread_ts") or event["ts"],
-        user_id=event.get("user"), retry=retry, watch=watch), event="slack.reply", surface=EVENT)
+        user_id=event.get("user"), retry=retry, watch=watch, summon=True), event="slack.reply", surface=EVENT)
 
 
 def register(app: App, deps: AppDeps) -> None:

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.common import event_keys, ignore_reason, reply_in_conversation, retry_num, started_watch
+from bot.listeners.common import claim_message, reply_in_conversation, retry_num, started_watch
 from bot.listeners.deps import AppDeps
-from bot.logging_setup import log_event
 
 EVENT = "message"
 MANIFEST_EVENT = "message.im"
@@ -18,12 +17,7 @@ def handle_message(deps: AppDeps, *, body: dict, event: dict, bot_user_id: str |
         # Channel traffic is only answered when the bot is mentioned (app_mention), so a
         # mention that also arrives here is not answered twice.
         return
-    reason = ignore_reason(event, bot_user_id)
-    if reason:
-        log_event(deps.log, "slack.ignored", surface="dm", why=reason, retry_num=retry)
-        return
-    if not deps.store.claim(*event_keys(body, event)):
-        log_event(deps.log, "slack.duplicate", surface="dm", event_id=body.get("event_id"), retry_num=retry)
+    if not claim_message(deps, body=body, event=event, bot_user_id=bot_user_id, surface="dm", retry=retry):
         return
     deps.submit(lambda: reply_in_conversation(
         deps, client, surface="dm", text=event.get("text") or "", bot_user_id=bot_user_id,
