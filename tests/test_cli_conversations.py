@@ -8,7 +8,7 @@ import re
 import sys
 
 from bot.cli import ask_line
-from tests.test_cli import cli, run  # noqa: F401  (`cli` is a fixture)
+from tests.cli_support import run  # the `cli` fixture lives in tests/conftest.py
 
 SAFETY = "個人情報の安全管理はどのように行っていますか"
 FOLLOW_UP = "その責任者は決まっていますか"
