@@ -32,8 +32,9 @@ def cut_mid_article(text: str, fraction: float) -> str:
     lines = text.splitlines(keepends=True)
     headings = [i for i, line in enumerate(lines) if _HEADING.match(line)]
     heading = headings[int(len(headings) * fraction)]
-    body = lines[heading + 1]
-    return "".join(lines[: heading + 1]) + body[: len(body) // 2]
+    first = next(i for i in range(heading + 1, len(lines)) if lines[i].strip())  # blank lines may separate
+    body = lines[first]
+    return "".join(lines[:first]) + body[: len(body) // 2]
 
 
 def without_items(text: str) -> str:
