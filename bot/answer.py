@@ -151,16 +151,17 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     Answer then names it in `context_question`.
     """
     text = clean_question(question if search_text is None else search_text)
+    facts = searcher.facts
+    email = contact_email or facts.contact_email
+    if max(len(text), len(clean_question(question))) > MAX_QUESTION_CHARS:  # refused before any scan
+        return _escalation(question, detect_language(text[:MAX_QUESTION_CHARS]), REASON_TOO_LONG, searcher,
+                           email, ())
     # What is searched, and what tells the language: no addresses, numbers, URLs or markup
     # (<p>, <div class=…>), and no gap where they were (a trailing blank moves the embedding).
     words = clean_question(scrub_noise(text)) or text
     lang = detect_language(words) if text else "ja"
-    facts = searcher.facts
-    email = contact_email or facts.contact_email
     if not text:
         return _escalation(question, lang, REASON_EMPTY, searcher, email, ())
-    if max(len(text), len(clean_question(question))) > MAX_QUESTION_CHARS:
-        return _escalation(question, lang, REASON_TOO_LONG, searcher, email, ())
 
     result: SearchResult = searcher.search(words, lang=lang)
     reading = followup.choose(decide.decide(result), words, _earlier_questions(history),

@@ -228,7 +228,10 @@ class Searcher:
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])\s*|(?<=[.])\s+")
 # E-mail addresses, phone numbers and <…> markup tokens (chat mentions, links): none of them
 # says anything about the policy, and the first two identify people.
-_NOISE = re.compile(r"https?://[!-~]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\d[\d\s()\-‐－]{8,}\d|<[^<>\s][^<>]{0,200}>")
+# Every run is bounded (an address's local part is at most 64 characters, a domain label 63):
+# unbounded runs made a long unbroken line (「あああ…」, 350,000 characters) quadratic to scan.
+_NOISE = re.compile(r"https?://[!-~]+|[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+|\+?\d[\d\s()\-‐－]{8,}\d"
+                    r"|<[^<>\s][^<>]{0,200}>")
 SENTENCE_FOCUS = True
 MIN_SENTENCE_CHARS = 6
 # A pasted message rarely has more than a few sentences worth scoring; a 4,000-character wall of
