@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -208,14 +207,12 @@ def test_compact_word_table_gives_bit_identical_sentence_vectors(model_dir: Path
                                       plain.encode(TEXTS, prompt_name=prompt_name, batch_size=16))
 
 
-def test_second_call_is_a_fast_no_op(model_dir: Path) -> None:
+def test_second_call_is_a_no_op(model_dir: Path) -> None:
+    # no timing here (a loaded machine would fail it): an untouched file proves nothing was rebuilt
     weights = model_dir / "model.safetensors"
     before = weights.stat().st_mtime_ns
-    start = time.perf_counter()
     again = materialize_default_model(model_dir.parent)
-    elapsed = time.perf_counter() - start
     assert again == model_dir
-    assert elapsed < 1.0
     assert weights.stat().st_mtime_ns == before
 
 
