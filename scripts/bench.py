@@ -51,6 +51,7 @@ def main() -> int:
 
     from bot.answerer import Answerer
     from index import store
+    from index.build import build
     from index.embed import DEFAULT_MODEL, AuxEncoder, load_embedder
 
     policy = REPO / "policy_text" / "privacy_policy.txt"
@@ -61,7 +62,7 @@ def main() -> int:
         embedder = load_embedder(DEFAULT_MODEL)
         aux = AuxEncoder()
         results["model_load_s"] = round(time.perf_counter() - t0, 2)
-        report = store.build(policy, index_dir, DEFAULT_MODEL, embedder=embedder, aux_encoder=aux)
+        report = build(policy, index_dir, DEFAULT_MODEL, embedder=embedder, aux_encoder=aux)
         results["build_in_process_s"] = round(report.seconds, 2)
         results["clauses"] = report.clause_count
 
