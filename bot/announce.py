@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 from bot.redact import redact
-from index.diff import ADDED, CHANGED, MOVED, REMOVED, Change, PolicyDiff, diff_policies
-from index.policy import PolicyParseError, load, parse
+from index.build import BuildReport
+from index.diff import ADDED, CHANGED, MOVED, REMOVED, Change, PolicyDiff
 
 log = logging.getLogger(__name__)
 
@@ -146,33 +145,17 @@ def make_client(settings):
     return WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=10)
 
 
-def announce_build(settings, report, client=None) -> bool:
-    """After `policybot build`: post what changed, when announcements are configured.
+def announce_build(settings, report: BuildReport, client=None) -> bool:
+    """After `policybot build`: post the build's diff, when announcements are configured.
 
+    The diff is the one the build computed (index/build.py), never a new parse of either text.
     Nothing is posted for a first build (nothing to compare), a skipped build, or a rebuild
     of an unchanged text. Returns True when a message was posted.
     """
     channel = announce_channel(settings)
-    if not channel or report.skipped or report.previous_policy_text is None:
+    if not channel or report.skipped or report.diff is None or not report.diff.has_changes:
         return False
     if client is None and not settings.slack_bot_token:
         log.warning("%s is set but SLACK_BOT_TOKEN is not: cannot announce the policy change", ANNOUNCE_ENV)
         return False
-    try:
-        old = parse(report.previous_policy_text, path="previous index")
-        new = _built_policy(report, settings)
-    except PolicyParseError as exc:
-        log.warning("not announcing: cannot parse a policy version (%s)", exc)
-        return False
-    diff = diff_policies(old, new)
-    if not diff.has_changes:
-        return False
-    return post_announcement(client or make_client(settings), channel, diff)
-
-
-def _built_policy(report, settings):
-    """The text the new index was built from (not the file, which may have been edited since)."""
-    from index.store import built_policy_text
-
-    text = built_policy_text(Path(report.index_dir))
-    return parse(text, path="new index") if text is not None else load(Path(settings.policy_path))
+    return post_announcement(client or make_client(settings), channel, report.diff)

@@ -24,6 +24,7 @@ class UserError(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from bot.calibration import CalibrationError
     from bot.settings import SettingsError
     from index.embed import ModelUnavailableError
     from index.guard import UnsafeSwitchError
@@ -31,7 +32,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from index.store import IndexUnavailableError
 
     return (UserError, SettingsError, ModelUnavailableError, PolicyParseError, IndexUnavailableError,
-            UnsafeSwitchError, FileNotFoundError)
+            UnsafeSwitchError, CalibrationError, FileNotFoundError)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -78,26 +79,31 @@ def load_answerer(settings: Settings):
 
 # --- build -----------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
-    from index import store
+    from bot.calibration import calibration_stamp
+    from index import build, store
 
     settings = _settings(args)
     if args.rollback:
         name = store.rollback(settings.index_dir)
         print(f"rolled back: {settings.index_dir} now serves generation {name}")
         return 0
-    new_policy = store.load_policy(settings.policy_path)  # a broken text stops here, before the index is touched
-    old_text = store.built_policy_text(settings.index_dir)
-    if old_text is not None:
-        _print_change_summary(old_text, new_policy)
+    calibration = calibration_stamp()  # the decision's fitted model, recorded in the manifest
+    plan = build.prepare(settings.policy_path, settings.index_dir, settings.model)  # a broken text stops here
+    if plan.diff is not None:  # what a maintainer must review before the new text goes live
+        from index.diff import format_terminal
+
+        print(format_terminal(plan.diff, color=sys.stdout.isatty()))
     bar = _progress_bar(enabled=not args.quiet and sys.stderr.isatty())
-    report = store.build(settings.policy_path, settings.index_dir, settings.model, force=args.force,
-                         progress=bar, accept_removals=args.accept_removals)
+    report = build.execute(plan, force=args.force, progress=bar, accept_removals=args.accept_removals,
+                           calibration=calibration.to_json())
     if report.skipped:
         print(f"index is up to date ({report.clause_count} clauses, model {report.model}) at "
               f"{_revision_text(report)}; nothing to do (use --force to rebuild)")
         return 0
     print(f"built {report.clause_count} clauses with {report.model} in {report.seconds:.1f}s "
           f"({_revision_text(report)}) → {settings.index_dir}/{report.generation}")
+    print(f"calibration {calibration.file} fitted {calibration.fitted_at} (sha256 {calibration.sha256[:12]}) "
+          "recorded in the manifest")
     if report.previous:
         print("previous generation kept: `policybot build --rollback` restores it")
     from bot.announce import announce_build
@@ -130,20 +136,6 @@ def _progress_bar(enabled: bool):
         if done >= total:
             bar.close()
     return step
-
-
-def _print_change_summary(old_text: str, new_policy) -> None:
-    """What a maintainer must review before the new text goes live (issue: clause-level diff)."""
-    from index.diff import diff_policies, format_terminal
-    from index.policy import PolicyParseError, parse
-
-    try:
-        old_policy = parse(old_text)
-    except PolicyParseError:
-        return  # the live index's own copy no longer parses (damaged, or an older parser): nothing to compare
-    if old_policy.sha256 == new_policy.sha256:
-        return
-    print(format_terminal(diff_policies(old_policy, new_policy), color=sys.stdout.isatty()))
 
 
 # --- ask / chat --------------------------------------------------------------------------
@@ -253,9 +245,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not settings.slack_bot_token:
         raise UserError("SLACK_BOT_TOKEN is not set: see README \"Run it in Slack\" (or use `policybot chat`)")
     if args.auto_build:
-        from index import store
+        from bot.calibration import calibration_stamp
+        from index.build import build
 
-        store.build(settings.policy_path, settings.index_dir, settings.model)
+        build(settings.policy_path, settings.index_dir, settings.model, calibration=calibration_stamp().to_json())
     check_index_fresh(settings)
     try:
         interval = reload_interval_from_env()

@@ -8,27 +8,30 @@ that keeps near misses ("closeness", see index/search.py); how strong the best B
 and the question's language (English words reach fewer policy terms, so English is calibrated
 apart); and the best e5 similarity. The weights are fitted by `scripts/calibrate.py` (logistic
 regression, standardized features) on the development questions plus our own training set
-(never on eval/questions-heldout.jsonl, which the README reports as held out), and pasted here
-with the date of the fit. The fused score of the best clause and its lead over the runner-up
-were tried and left out: under leave-one-out they added nothing.
+(never on eval/questions-heldout.jsonl, which the README reports as held out) and written to
+bot/calibration.json with the date of the fit and the files it was fitted on. The fused score
+of the best clause and its lead over the runner-up were tried and left out: under
+leave-one-out they added nothing.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+from bot.calibration import load_calibration
 from index.search import Hit, SearchResult
 
-# --- fitted 2026-11-30 by scripts/calibrate.py on questions-dev.jsonl + eval/questions-train.jsonl
-# (leave-one-out over those 100 questions: in-scope escalated 0.12, out-of-scope escalated 0.89)
-FEATURES = ("aux_max", "dense_max", "reach", "closeness", "lex_max_log", "english")
-MEANS = (0.3974, 0.8629, 0.6424, 0.8017, 1.1569, 0.2600)
-SCALES = (0.1363, 0.0276, 0.3068, 0.1295, 0.4478, 0.4386)
-WEIGHTS = (0.6871, 0.7774, 0.2245, 0.4780, 0.4416, 0.8630)
-BIAS = 1.1384
-# Chosen on the pooled questions (see README "Quality"): below 0.50 out-of-scope questions start
+# --- the fitted model: bot/calibration.json, written by scripts/calibrate.py (never edited by hand).
+# Loaded once, at import; a missing or damaged file stops here with a message naming it.
+CALIBRATION = load_calibration()
+FEATURES = CALIBRATION.features
+MEANS = CALIBRATION.means
+SCALES = CALIBRATION.scales
+WEIGHTS = CALIBRATION.weights
+BIAS = CALIBRATION.intercept
+# Chosen on the pooled questions (see README "Quality"): below it out-of-scope questions start
 # to get loosely related quotes; above it in-scope paraphrases escalate quickly.
-THRESHOLD = 0.50
+THRESHOLD = CALIBRATION.threshold
 # ---------------------------------------------------------------------------------------------
 
 # Citations: a runner-up is cited only when its fused score (z-scores, index/search.py) is within

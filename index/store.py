@@ -1,10 +1,14 @@
-"""Build, save and load the index directory: generations, manifest, atomic switch, rollback.
+"""Write and load the index directory: generations, manifest, atomic switch, rollback.
+
+What goes live is decided by the build pipeline (index/build.py), which hands the store the
+parsed policy; the store never reads or parses the policy text itself for a build.
 
 Layout of INDEX_DIR (gitignored):
     CURRENT            name of the live generation (replaced atomically with os.replace)
     PREVIOUS           name of the generation before it (for `policybot build --rollback`)
     g-<time>-<sha8>/   one complete generation:
-        manifest.json  schema, policy sha256, model + dims, build time, package versions, facts
+        manifest.json  schema, policy sha256, model + dims, build time, package versions, facts,
+                       the decision's calibration (file, sha256, fit date) the build was run with
         clauses.json   the citable units, verbatim
         policy.txt     the exact text the generation was built from (for `policybot diff`)
         dense.faiss    IndexFlatIP over normalized sentence-transformers vectors
@@ -35,8 +39,6 @@ from typing import Callable
 
 import numpy as np
 
-from index import policy as policy_mod
-from index.guard import check_switch
 from index.embed import AUX_MODEL, DEFAULT_MODEL, AuxEncoder, Embedder, load_embedder
 from index.policy import Clause, Policy
 from index.search import PolicyFacts, Retrievers, Searcher, phrase_rows
@@ -56,22 +58,6 @@ class IndexDamagedError(IndexUnavailableError, ValueError):
 
 
 REBUILD = "run `policybot build` to build a new one"
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    index_dir: Path
-    generation: str
-    clause_count: int
-    model: str
-    seconds: float
-    skipped: bool  # True when the index was already up to date
-    previous: str | None
-    previous_policy_text: str | None
-    # The revision the index quotes (ISO date, the trailer's latest date) and all the trailer's
-    # dates, oldest first: `policybot build` names the revision answers will cite.
-    revision: str | None = None
-    dates: tuple[str, ...] = ()
 
 
 Progress = Callable[[str, int, int], None]
@@ -161,22 +147,38 @@ def read_manifest(index_dir: Path) -> dict | None:
 def built_policy_text(index_dir: Path) -> str | None:
     """The text the live generation was built from; None when there is none or it cannot be read."""
     generation = current_generation(index_dir)
+    return _policy_text(generation) if generation else None
+
+
+def _policy_text(generation: Path) -> str | None:
     try:
-        return (generation / "policy.txt").read_text(encoding="utf-8") if generation else None
+        return (generation / "policy.txt").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 
 
 @dataclass(frozen=True)
-class _Live:
-    """The live generation, read in full and found intact."""
+class LiveGeneration:
+    """The live generation, read in full and found intact: what a build compares against."""
 
     path: Path
     manifest: dict
     clauses: list[Clause]
 
+    @property
+    def policy_text(self) -> str | None:
+        """The text it was built from; None when that file cannot be read."""
+        return _policy_text(self.path)
 
-def _intact_live(index_dir: Path) -> _Live | None:
+    def built_from(self, policy_sha256: str, model: str, aux: bool, calibration: dict | None) -> bool:
+        """Whether a build with these inputs would write the same generation again."""
+        manifest = self.manifest
+        return manifest.get("schema") == SCHEMA_VERSION and manifest.get("policy_sha256") == policy_sha256 \
+            and manifest.get("model") == model and (manifest.get("aux_model") is not None) == aux \
+            and manifest.get("calibration") == calibration
+
+
+def intact_live(index_dir: Path) -> LiveGeneration | None:
     """The live generation when every file of it can be read; None otherwise (no index, or a
     damaged one: a build then writes a new generation instead of trusting it)."""
     try:
@@ -184,51 +186,22 @@ def _intact_live(index_dir: Path) -> _Live | None:
         if generation is None:
             return None
         manifest = _generation_manifest(generation)
-        return _Live(generation, manifest, _open_files(generation, manifest).clauses)
+        return LiveGeneration(generation, manifest, _open_files(generation, manifest).clauses)
     except IndexDamagedError:
         return None
 
 
-def _built_from(manifest: dict, policy_sha256: str, model: str, aux: bool) -> bool:
-    return manifest.get("schema") == SCHEMA_VERSION and manifest.get("policy_sha256") == policy_sha256 \
-        and manifest.get("model") == model and (manifest.get("aux_model") is not None) == aux
+def write_generation(policy: Policy, policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *,
+                     previous: str | None, aux: bool = True, embedder: Embedder | None = None,
+                     aux_encoder: AuxEncoder | None = None, progress: Progress | None = None,
+                     calibration: dict | None = None) -> str:
+    """Write `policy` as a new generation and make it live; returns the generation's name.
 
-
-def load_policy(policy_path: Path) -> Policy:
-    """policy.load, with an unreadable path (a directory, no permission) as a PolicyParseError naming it."""
-    try:
-        return policy_mod.load(policy_path)
-    except OSError as exc:
-        what = "is a directory, not a text file" if policy_path.is_dir() else f"cannot be read ({_reason(exc)})"
-        raise policy_mod.PolicyParseError(f"the policy file {what}: give the policy text file with --policy "
-                                          "or POLICYBOT_POLICY, or fix its permissions",
-                                          path=str(policy_path)) from None
-
-
-def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, force: bool = False,
-          aux: bool = True, embedder: Embedder | None = None, aux_encoder: AuxEncoder | None = None,
-          progress: Progress | None = None, accept_removals: bool = False) -> BuildReport:
-    """Parse the policy and write a new generation; a no-op when nothing changed (unless force).
-
-    Raises PolicyParseError before touching the index when the text is broken, and
-    UnsafeSwitchError (index.guard) when the text lost its contact address, its revision
-    date or a large share of the live clauses (unless `accept_removals`), so the old
-    generation keeps serving. A damaged live generation is treated as absent.
+    The build pipeline (index/build.py) has parsed the text and decided that it may go live;
+    `previous`, the generation it replaces, is kept for `policybot build --rollback`, and
+    `calibration` (the decision's calibration stamp) is recorded in the manifest. Nothing is
+    switched unless every file was written.
     """
-    started = time.perf_counter()
-    parsed = load_policy(policy_path)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    intact = _intact_live(index_dir)
-    live = intact.path if intact else None
-    facts = _facts_json(parsed)
-    revision, dates = facts["revision"], tuple(facts["dates"])
-    if not force and intact and _built_from(intact.manifest, parsed.sha256, model, aux):
-        return BuildReport(index_dir, live.name, len(parsed.clauses()), model, time.perf_counter() - started,
-                           True, live.name, None, revision, dates)
-    if not accept_removals:
-        check_switch(parsed, intact.clauses if intact else None, str(policy_path))
-    previous_text = built_policy_text(index_dir) if live else None
-
     step = progress or (lambda label, done, total: None)
     step("loading model", 0, 4)
     embedder = embedder or load_embedder(model)
@@ -236,8 +209,8 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
         raise ValueError(f"embedder {embedder.name!r} does not match requested model {model!r}")
     aux_encoder = (aux_encoder or AuxEncoder()) if aux else None
 
-    clauses = parsed.clauses()
-    name = f"g-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}-{parsed.sha256[:8]}"
+    clauses = policy.clauses()
+    name = f"g-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}-{policy.sha256[:8]}"
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
     try:
         step("lexical index", 1, 4)
@@ -253,12 +226,12 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
             _write_faiss(tmp / "aux.faiss", aux_encoder.encode(texts))
         (tmp / "clauses.json").write_text(
             json.dumps([c.to_json() for c in clauses], ensure_ascii=False, indent=1), encoding="utf-8")
-        (tmp / "policy.txt").write_text(parsed.source_text, encoding="utf-8")
+        (tmp / "policy.txt").write_text(policy.source_text, encoding="utf-8")
         manifest = {
             "schema": SCHEMA_VERSION,
             "generation": name,
             "policy_path": str(policy_path),
-            "policy_sha256": parsed.sha256,
+            "policy_sha256": policy.sha256,
             "model": model,
             "dims": int(dense.shape[1]),
             "aux_model": AUX_MODEL if aux_encoder is not None else None,
@@ -270,7 +243,8 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
             "dense_rows": len(texts),
             "phrase_rows": len(phrase_texts),
             "vocab_size": len(vocab_terms),
-            "facts": facts,
+            "facts": _facts_json(policy),
+            "calibration": calibration,
             "versions": _versions(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -278,10 +252,9 @@ def build(policy_path: Path, index_dir: Path, model: str = DEFAULT_MODEL, *, for
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _switch(index_dir, name, previous=live.name if live else None)
+    _switch(index_dir, name, previous=previous)
     step("done", 4, 4)
-    return BuildReport(index_dir, name, len(clauses), model, time.perf_counter() - started, False,
-                       live.name if live else None, previous_text, revision, dates)
+    return name
 
 
 def rollback(index_dir: Path) -> str:

@@ -45,6 +45,7 @@ def main() -> int:
     from bot.settings import Settings
     from bot.slack_app import ANSWER_WORKERS, create_app
     from index import store
+    from index.build import build
     from index.embed import DEFAULT_MODEL, AuxEncoder, load_embedder
     from tests.slack.driver import BOT_TOKEN, SIGNING_SECRET, SlackSender
     from tests.slack_api_stub import SlackApiStub
@@ -53,7 +54,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, SlackApiStub() as stub:
         index_dir = Path(tmp) / "index"
         embedder, aux = load_embedder(DEFAULT_MODEL), AuxEncoder()
-        store.build(policy, index_dir, DEFAULT_MODEL, embedder=embedder, aux_encoder=aux)
+        build(policy, index_dir, DEFAULT_MODEL, embedder=embedder, aux_encoder=aux)
         answerer = Answerer.fixed(store.load_searcher(index_dir, embedder=embedder, aux_encoder=aux))
         settings = dataclasses.replace(Settings(), policy_path=policy, index_dir=index_dir,
                                        db_path=Path(tmp) / "bench.sqlite3", slack_bot_token=BOT_TOKEN,

@@ -30,10 +30,10 @@ def aux_encoder():
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory, embedder, aux_encoder) -> Path:
-    from index import store
+    from index.build import build
 
     directory = tmp_path_factory.mktemp("index")
-    store.build(POLICY_PATH, directory, embedder.name, embedder=embedder, aux_encoder=aux_encoder)
+    build(POLICY_PATH, directory, embedder.name, embedder=embedder, aux_encoder=aux_encoder)
     return directory
 
 

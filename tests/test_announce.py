@@ -15,7 +15,7 @@ from bot.announce import ANNOUNCE_ENV, MAX_DETAILED, announce_build, announcemen
 from bot.settings import Settings
 from index.diff import diff_policies
 from index.policy import load, parse
-from index.store import BuildReport
+from index.build import BuildReport
 
 FIXTURES = Path(__file__).parent / "fixtures" / "policies"
 BASE = FIXTURES / "base.txt"
@@ -132,10 +132,12 @@ def settings_for(slack: FakeSlack, tmp_path: Path, policy: Path) -> Settings:
                     slack_bot_token="xoxb-test-token", slack_api_url=slack.url)
 
 
-def report(tmp_path: Path, previous_text: str | None, skipped: bool = False) -> BuildReport:
+def report(tmp_path: Path, previous_text: str | None, built: Path, skipped: bool = False) -> BuildReport:
+    """What the build pipeline reports after building `built` over a generation of `previous_text`."""
+    diff = None if previous_text is None or skipped else diff_policies(parse(previous_text), load(built))
     return BuildReport(index_dir=tmp_path / "index", generation="g-test", clause_count=42, model="m", seconds=1.0,
                        skipped=skipped, previous="g-old" if previous_text else None,
-                       previous_policy_text=previous_text)
+                       previous_policy_text=previous_text, diff=diff)
 
 
 def test_post_sends_the_summary_to_the_channel(slack, tmp_path):
@@ -173,11 +175,11 @@ def test_build_announces_only_when_the_channel_is_set(slack, tmp_path, monkeypat
     settings = settings_for(slack, tmp_path, FIXTURES / "inserted_item.txt")
     previous = BASE.read_text(encoding="utf-8")
     monkeypatch.delenv(ANNOUNCE_ENV, raising=False)
-    assert announce_build(settings, report(tmp_path, previous)) is False
+    assert announce_build(settings, report(tmp_path, previous, settings.policy_path)) is False
     assert slack.calls == []
 
     monkeypatch.setenv(ANNOUNCE_ENV, "C0ANNOUNCE")
-    assert announce_build(settings, report(tmp_path, previous)) is True
+    assert announce_build(settings, report(tmp_path, previous, settings.policy_path)) is True
     [call] = slack.calls
     assert call["json"]["channel"] == "C0ANNOUNCE"
     assert "追加 1件" in call["json"]["text"]
@@ -188,7 +190,7 @@ def test_build_without_clause_changes_posts_nothing(slack, tmp_path, monkeypatch
     monkeypatch.setenv(ANNOUNCE_ENV, "C0ANNOUNCE")
     settings = settings_for(slack, tmp_path, BASE)
     previous_text = BASE.read_text(encoding="utf-8") if previous else None
-    assert announce_build(settings, report(tmp_path, previous_text, skipped)) is False
+    assert announce_build(settings, report(tmp_path, previous_text, BASE, skipped)) is False
     assert slack.calls == []
 
 
@@ -196,5 +198,6 @@ def test_build_with_a_channel_but_no_token_warns(slack, tmp_path, monkeypatch, c
     monkeypatch.setenv(ANNOUNCE_ENV, "C0ANNOUNCE")
     settings = replace(settings_for(slack, tmp_path, FIXTURES / "changed_clause.txt"), slack_bot_token=None)
     with caplog.at_level(logging.WARNING, logger="bot.announce"):
-        assert announce_build(settings, report(tmp_path, BASE.read_text(encoding="utf-8"))) is False
+        previous = BASE.read_text(encoding="utf-8")
+        assert announce_build(settings, report(tmp_path, previous, settings.policy_path)) is False
     assert "SLACK_BOT_TOKEN is not" in caplog.text and slack.calls == []

@@ -16,6 +16,7 @@ import pytest
 
 from bot.reload import SearcherHolder
 from index import store
+from index.build import build
 from index.guard import ACCEPT_FLAG, REMOVED_SHARE_LIMIT
 from index.policy import parse
 from tests.cli_support import assert_one_clear_line, run, run_policybot
@@ -53,7 +54,7 @@ def without_email(text: str) -> str:
 @pytest.fixture(scope="module")
 def base_template(tmp_path_factory, embedder, aux_encoder) -> Path:
     directory = tmp_path_factory.mktemp("guard") / "index"
-    store.build(BASE, directory, embedder.name, embedder=embedder, aux_encoder=aux_encoder)
+    build(BASE, directory, embedder.name, embedder=embedder, aux_encoder=aux_encoder)
     return directory
 
 

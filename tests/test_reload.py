@@ -19,6 +19,7 @@ import pytest
 from bot.answerer import Answerer
 from bot.reload import SearcherHolder, index_key, reload_interval_from_env
 from index import store
+from tests.build_support import build_like_cli as build
 from index.policy import PolicyParseError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "policies"
@@ -26,10 +27,6 @@ BASE = FIXTURES / "base.txt"
 OLD_EMAIL = "info@sokonara.co.jp"
 NEW_EMAIL = "privacy@sokonara.co.jp"
 RIGHTS_QUESTION = "自分の個人情報の開示を請求したいです"
-
-
-def build(policy: Path, index_dir: Path, embedder, aux_encoder, **kw) -> store.BuildReport:
-    return store.build(policy, index_dir, embedder.name, embedder=embedder, aux_encoder=aux_encoder, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -248,12 +245,10 @@ def build_cli(monkeypatch, embedder, aux_encoder):
     """`policybot build` in process, with the session's models and no announcement channel."""
     from bot.announce import ANNOUNCE_ENV
     from bot.cli import main
+    from tests.build_support import use_session_models
 
-    monkeypatch.delenv("POLICYBOT_MODEL", raising=False)
     monkeypatch.delenv(ANNOUNCE_ENV, raising=False)
-    real_loader = store.load_embedder
-    monkeypatch.setattr(store, "load_embedder", lambda name: embedder if name == embedder.name else real_loader(name))
-    monkeypatch.setattr(store, "AuxEncoder", lambda: aux_encoder)
+    use_session_models(monkeypatch, embedder, aux_encoder)
     return lambda policy, index_dir: main(["build", "--policy", str(policy), "--index", str(index_dir), "-q"])
 
 

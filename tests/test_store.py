@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from index import store
+from tests.build_support import build_like_cli as build
 from index.policy import PolicyParseError, load
 from index.store import IndexUnavailableError
 
@@ -37,10 +38,6 @@ SMALL = """第1条（目的）
 """
 CHANGED = SMALL.replace("privacy@example.jp", "desk@example.jp").replace(
     "制定日：2025年1月1日", "制定日：2025年1月1日\n改定日：2025年7月1日")
-
-
-def build(policy: Path, index_dir: Path, embedder, aux_encoder, **kw) -> store.BuildReport:
-    return store.build(policy, index_dir, embedder.name, embedder=embedder, aux_encoder=aux_encoder, **kw)
 
 
 def live(index_dir: Path) -> str:
