@@ -119,7 +119,8 @@ def insert_answer(path: Path, answer_id: str, answer: Answer, *, user_id: str | 
 
 def insert_vote(path: Path, answer_id: str, question: str, user_id: str, vote: str = "up") -> None:
     with closing(sqlite3.connect(path)) as db:
-        db.execute("INSERT INTO feedback VALUES (?, ?, '[]', ?, ?, ?)", (answer_id, question, user_id, vote, time.time()))
+        db.execute("INSERT INTO feedback VALUES (?, ?, '[]', ?, ?, ?)",
+                   (answer_id, question, user_id, vote, time.time()))
         db.commit()
 
 

@@ -60,7 +60,8 @@ def test_a_schema_2_database_keeps_every_row_and_gains_the_record_column(path):
 
     store, outbox = SlackStore(path), Outbox(path)
 
-    assert versions(path) == (SCHEMA_VERSION, {"slack_schema": str(SCHEMA_VERSION), "outbox_schema": str(SCHEMA_VERSION)})
+    now = str(SCHEMA_VERSION)
+    assert versions(path) == (SCHEMA_VERSION, {"slack_schema": now, "outbox_schema": now})
     assert columns(path, "answers")[-1] == "record"
     assert table_rows(path, "answers") == [row + (None,) for row in before["answers"]]  # record NULL for old rows
     for table in ("feedback", "processed_events", "handoff_outbox"):
@@ -197,7 +198,8 @@ def test_the_schema_is_plain_postgresql_too():
 def test_the_answer_record_round_trips_with_what_people_typed_redacted(path):
     record = {"question": f"{QUESTION} {EMAIL}", "history": [f"前の質問 {EMAIL}"],
               "decision": {"status": "answered", "confidence": 0.83, "features": {"reach": 1.0}},
-              "hits": [{"id": "8", "score": 2.5, "text": "第10条の窓口 info@sokonara.co.jp"}], "nearest": [], "none": None}
+              "hits": [{"id": "8", "score": 2.5, "text": "第10条の窓口 info@sokonara.co.jp"}], "nearest": [],
+              "none": None}
     store = SlackStore(path)
     with_record = store.record_answer(make_answer(QUESTION), user_id="U1", record=record)
     without = store.record_answer(make_answer(QUESTION), user_id="U1")

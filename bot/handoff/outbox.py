@@ -58,11 +58,12 @@ class Backoff:
     def from_env(cls) -> "Backoff":
         """Transitional, for HandoffService.from_env until Settings carries these values:
         POLICYBOT_HANDOFF_RETRY_BASE / POLICYBOT_HANDOFF_RETRY_CAP (seconds)."""
-        return cls(base=_seconds("POLICYBOT_HANDOFF_RETRY_BASE", os.environ.get("POLICYBOT_HANDOFF_RETRY_BASE"), cls.base),
-                   cap=_seconds("POLICYBOT_HANDOFF_RETRY_CAP", os.environ.get("POLICYBOT_HANDOFF_RETRY_CAP"), cls.cap))
+        return cls(base=_seconds("POLICYBOT_HANDOFF_RETRY_BASE", cls.base),
+                   cap=_seconds("POLICYBOT_HANDOFF_RETRY_CAP", cls.cap))
 
 
-def _seconds(name: str, text: str | None, default: float) -> float:
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name)
     try:
         return float(text) if text else default
     except ValueError:
