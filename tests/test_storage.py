@@ -245,3 +245,36 @@ def test_a_periodic_worker_with_a_first_delay_does_not_run_before_it():
     worker.stop(timeout=30)
     assert not ran.is_set()
 
+
+
+# --- `policybot data` on a database URL -----------------------------------------------------------
+
+@pytest.mark.parametrize("given", ["--db", "POLICYBOT_DATABASE_URL"])
+def test_policybot_data_takes_a_database_url(path, monkeypatch, capsys, given):
+    from tests.cli_support import run
+
+    store = SlackStore(path)
+    store.record_answer(make_answer(QUESTION), user_id="U0GONE")
+    kept = store.record_answer(make_answer(QUESTION), user_id="U0STAYS")
+    store.close()
+    for name in ("POLICYBOT_DB", "POLICYBOT_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    url = f"sqlite:///{path}"
+    argv = ["data", "--db", url] if given == "--db" else ["data"]
+    if given == "POLICYBOT_DATABASE_URL":
+        monkeypatch.setenv("POLICYBOT_DATABASE_URL", url)
+    code, out, err = run(capsys, *argv, "forget", "U0GONE")
+    assert code == 0, err
+    assert "deleted 1 answer(s), 0 vote(s) and 0 hand-off(s) to the contact window of U0GONE" in out
+    store = SlackStore(path)
+    assert store.count_answers() == 1 and store.get_answer(kept).user_id == "U0STAYS"
+    store.close()
+
+
+def test_policybot_data_on_a_missing_sqlite_url_creates_nothing(tmp_path, capsys):
+    from tests.cli_support import assert_one_clear_line, run
+
+    missing = tmp_path / "typo.sqlite3"
+    code, _, err = run(capsys, "data", "--db", f"sqlite:///{missing}", "purge", "--older-than", "1")
+    assert code == 2 and not missing.exists()
+    assert_one_clear_line(err, "no database at")
