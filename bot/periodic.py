@@ -35,6 +35,7 @@ class PeriodicWorker:
         if self._thread is not None and self._thread.is_alive():
             return self
         self._stop.clear()
+        self._wake.clear()  # a wake() left from before a stop() is not a reason to run early
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         return self
