@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli import UserError
-from bot.retention import Removed, forget, purge
+
+if TYPE_CHECKING:  # the storage layer loads only when a `data` command runs, not for `policybot ask`
+    from bot.retention import Removed
 
 EXIT_KEPT = 1
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -28,7 +30,8 @@ def register_cli(subparsers) -> None:
         epilog="examples:\n  policybot data purge --older-than 30\n  policybot data forget U0123ABCD\n"
                "  policybot data forget U0123ABCD --drop-unsent   # also requests not yet e-mailed",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", help="SQLite database (default: $POLICYBOT_DB or var/policybot.sqlite3)")
+    parser.add_argument("--db", help="SQLite file or database URL (default: $POLICYBOT_DATABASE_URL, else "
+                                     "$POLICYBOT_DB or var/policybot.sqlite3)")
     commands = parser.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
 
     p = commands.add_parser("purge", help="delete what is older than D days (sent hand-offs included)")
@@ -53,32 +56,33 @@ def _days(text: str) -> float:
 
 
 def _open(args: argparse.Namespace):
-    """The bot's store and outbox; UserError (one line, exit 2) for a missing, foreign or newer file."""
-    from bot.handoff.outbox import Outbox, OutboxSchemaError
+    """The bot's store and outbox on one database; UserError (one line, exit 2) for a missing,
+    foreign or newer database."""
+    from bot.handoff.outbox import Outbox
     from bot.settings import Settings
-    from bot.slack_store import SlackStore, StoreError
+    from bot.slack_store import SlackStore
+    from bot.storage import Database, StorageError, open_database, sqlite_path
 
-    path = Path(args.db) if args.db else Settings.from_env().db_path
-    if not path.is_file():
+    target = args.db or Settings.from_env().database
+    path = sqlite_path(target)
+    if path is not None and not path.is_file():
         raise UserError(f"no database at {path}: nothing is stored there (set POLICYBOT_DB or --db to the bot's file)")
     try:
-        store = SlackStore(path)
-    except StoreError as exc:
+        db: Database = open_database(target)[0]
+    except StorageError as exc:
         raise UserError(str(exc)) from None
-    try:
-        return store, Outbox(path)
-    except OutboxSchemaError as exc:
-        store.close()
-        raise UserError(str(exc)) from None
+    return SlackStore(db), Outbox(db)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
     """Delete answers, votes and sent hand-offs older than --older-than days."""
+    from bot.retention import purge
+
     store, outbox = _open(args)
     try:
         removed = purge(store, outbox, args.older_than)
     finally:
-        store.close()
+        store.db.close()
     print(f"deleted {_counts(removed)} older than {args.older_than:g} days")
     return _report_unsent(removed, "older than that and never sent")
 
@@ -89,11 +93,13 @@ def cmd_forget(args: argparse.Namespace) -> int:
     if not _SLACK_USER_ID.match(user):
         raise UserError(f"{user!r} is not a Slack user ID (they look like U0123ABCD): copy it from the user's "
                          "Slack profile (⋮ → Copy member ID)")
+    from bot.retention import forget
+
     store, outbox = _open(args)
     try:
         removed = forget(store, outbox, user, drop_unsent=args.drop_unsent)
     finally:
-        store.close()
+        store.db.close()
     print(f"deleted {_counts(removed)} of {user}" if removed.total else f"nothing stored about {user}")
     return _report_unsent(removed, f"from {user}, not yet e-mailed to the contact window",
                           f"; or delete them unsent: policybot data forget {user} --drop-unsent")

@@ -1,6 +1,6 @@
 """What the bot keeps about people, and for how long: purge by age, forget one user.
 
-The database (Settings.db_path) holds answers and votes (bot/slack_store.py, questions
+The database (bot/storage) holds answers and votes (bot/slack_store.py, questions
 redacted) and the hand-off outbox (bot/handoff/outbox.py, full text until sent). The running
 bot deletes what is older than the retention period at start and every hour; an operator
 answering a deletion request forgets one Slack user at once (`policybot data forget`).
@@ -11,12 +11,12 @@ to the contact window. They are reported instead, so an operator can send or dro
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 
 from bot.handoff.outbox import Outbox
 from bot.logging_setup import log_event
+from bot.periodic import PeriodicWorker
 from bot.slack_store import SlackStore
 
 PURGE_INTERVAL_SECONDS = 3600.0
@@ -68,8 +68,7 @@ class RetentionWorker:
         self.days = days
         self.interval = interval
         self.runs = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = PeriodicWorker("retention", self._run_logged, interval, first_after=interval)
 
     def run_once(self) -> Removed:
         removed = purge(self.store, self.outbox, self.days)
@@ -87,20 +86,11 @@ class RetentionWorker:
     def start(self) -> "RetentionWorker":
         """Purge now (in the caller's thread, so the bot starts clean), then hourly in the background."""
         self._run_logged()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-        self._thread.start()
+        self._periodic.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._run_logged()
+        self._periodic.stop(timeout)
 
     def _run_logged(self) -> None:
         try:

@@ -54,6 +54,13 @@ class Settings:
     slack_app_id: str | None = field(default_factory=lambda: (os.environ.get("SLACK_APP_ID") or "").strip() or None)
     port: int = field(default_factory=lambda: int(os.environ.get("PORT") or 3000))
     retention_days: float = field(default_factory=_retention_days)
+    # Any SQLAlchemy URL (postgresql://…); when unset, the SQLite file db_path.
+    database_url: str | None = field(default_factory=lambda: os.environ.get("POLICYBOT_DATABASE_URL") or None)
+
+    @property
+    def database(self) -> str:
+        """The database the stores open: POLICYBOT_DATABASE_URL, else POLICYBOT_DB as sqlite:///path."""
+        return self.database_url or f"sqlite:///{self.db_path}"
 
     @classmethod
     def from_env(cls) -> "Settings":

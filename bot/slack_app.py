@@ -135,7 +135,7 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
     if not settings.slack_app_token and not settings.slack_signing_secret:
         raise SlackConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it (Basic "
                                "Information → App Credentials), or set SLACK_APP_TOKEN to use Socket Mode")
-    store = db or SlackStore(settings.db_path)
+    store = db or SlackStore(settings.database)
     store.prune_events()
     deps = AppDeps(settings=settings, answerer=answerer, store=store,
                    work=TrackingExecutor(max_workers=answer_workers, thread_name_prefix="policybot-answer"),
@@ -176,7 +176,7 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
         return None
 
     surfaces = register_all(app, deps, extra_registrars)
-    retention = RetentionWorker(store, Outbox(settings.db_path), settings.retention_days).start()
+    retention = RetentionWorker(store, Outbox(store.db), settings.retention_days).start()
     deps.on_close.append(retention.stop)
     return SlackBot(app=app, deps=deps, surfaces=surfaces, owns_store=db is None)
 

@@ -1,31 +1,35 @@
-"""Durable SQLite outbox for hand-offs: written before sending, retried with backoff, never lost.
+"""Durable outbox for hand-offs: written before sending, retried with backoff, never lost.
 
-Lives in the same database as the feedback log (Settings.db_path), in its own table. Every
-call opens its own short connection, so the Slack threads, the retry worker and the CLI can
-share one file safely. A row is "claimed" (a short lease) while one sender talks to the
+Lives in the bot's database (bot/storage, table `handoff_outbox`) next to the answers log;
+every call is one short transaction, so the Slack threads, the retry worker and the CLI can
+share one database safely. A row is "claimed" (a short lease) while one sender talks to the
 server, so a Slack retry, a double click and the background worker never send twice.
 
 A request keeps the full text only until it is sent: the contact window needs the asker's
-address and phone number, the bot does not. Marking it sent redacts it (bot/redact.py).
-Schema 2 (meta key `outbox_schema`) is that rule; opening a schema-1 file redacts the
-requests it already sent.
+address and phone number, the bot does not. Marking it sent redacts it
+(bot/storage/redaction.py); a file written before that rule has its sent requests redacted
+when it is first opened (bot/storage/migrations.py).
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
-import sqlite3
-import threading
 import time
-from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.handoff.compose import Handoff, new_ref
-from bot.redact import redact
+from bot.periodic import PeriodicWorker
+from bot.storage import DatabaseTarget, StorageError, open_database
+from bot.storage.redaction import redacted_handoff_columns
+from bot.storage.schema import handoff_outbox as table
+from bot.storage.statements import insertion_order, upsert
 
 log = logging.getLogger(__name__)
 
@@ -35,43 +39,8 @@ FAILED_PERMANENT = "failed_permanent"
 STATUSES = (PENDING, SENT, FAILED_PERMANENT)
 NO_SERVER = "no mail server configured"
 CLAIM_SECONDS = 120.0  # longer than an SMTP exchange can take (timeout 20 s per step)
-SCHEMA_VERSION = 2  # 2: sent requests are kept redacted
-_REDACTED_COLUMNS = ("subject", "body", "question", "context", "reply_to")
-_REDACTED_HANDOFF_KEYS = ("question", "context", "reply_to")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS handoff_outbox (
-    ref              TEXT PRIMARY KEY,
-    idempotency_key  TEXT NOT NULL UNIQUE,
-    to_addr          TEXT NOT NULL,
-    reply_to         TEXT,
-    subject          TEXT NOT NULL,
-    body             TEXT NOT NULL,
-    asker            TEXT NOT NULL,
-    asker_name       TEXT,
-    lang             TEXT NOT NULL,
-    question         TEXT NOT NULL,
-    context          TEXT,
-    citation_ids     TEXT NOT NULL,          -- JSON array of clause ids
-    permalink        TEXT,
-    status           TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed_permanent')),
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    last_error       TEXT,                   -- short, secret-free reason
-    next_attempt_at  REAL,                   -- unix time; NULL when nothing is scheduled
-    claimed_until    REAL,                   -- unix time; a sender holds the row until then
-    created_at       TEXT NOT NULL,          -- ISO 8601 UTC
-    sent_at          TEXT,
-    message_id       TEXT,
-    handoff          TEXT NOT NULL           -- JSON of the Handoff (re-renders mailto: drafts)
-);
-CREATE INDEX IF NOT EXISTS handoff_outbox_due ON handoff_outbox (status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS handoff_outbox_asker ON handoff_outbox (asker);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-
-class OutboxSchemaError(RuntimeError):
-    """The database was written by a newer policybot; the message says what to do."""
+OutboxSchemaError = StorageError  # the name callers catch: a database that cannot be used
 
 
 @dataclass(frozen=True)
@@ -87,15 +56,18 @@ class Backoff:
 
     @classmethod
     def from_env(cls) -> "Backoff":
-        """POLICYBOT_HANDOFF_RETRY_BASE / POLICYBOT_HANDOFF_RETRY_CAP (seconds) tune it per deployment."""
-        def number(name: str, default: float) -> float:
-            text = os.environ.get(name)
-            try:
-                return float(text) if text else default
-            except ValueError:
-                raise ValueError(f"{name} must be a number of seconds (got {text!r}).") from None
-        return cls(base=number("POLICYBOT_HANDOFF_RETRY_BASE", cls.base),
-                   cap=number("POLICYBOT_HANDOFF_RETRY_CAP", cls.cap))
+        """Transitional, for HandoffService.from_env until Settings carries these values:
+        POLICYBOT_HANDOFF_RETRY_BASE / POLICYBOT_HANDOFF_RETRY_CAP (seconds)."""
+        return cls(base=_seconds("POLICYBOT_HANDOFF_RETRY_BASE", cls.base),
+                   cap=_seconds("POLICYBOT_HANDOFF_RETRY_CAP", cls.cap))
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    try:
+        return float(text) if text else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds (got {text!r}).") from None
 
 
 @dataclass(frozen=True)
@@ -146,40 +118,37 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
 
 
+# -- rows ↔ records: the one place an outbox row is mapped ---------------------------------------
+
+def _new_row(handoff: Handoff, idempotency_key: str, error: str | None, now: float) -> dict[str, Any]:
+    """The row of a hand-off just submitted: pending, due now (not scheduled when no mail server
+    is configured: its asker was given a draft, only an operator's retry sends it)."""
+    return {"ref": handoff.ref, "idempotency_key": idempotency_key, "to_addr": handoff.to_addr,
+            "reply_to": handoff.reply_to, "subject": handoff.subject, "body": handoff.body, "asker": handoff.asker,
+            "asker_name": handoff.asker_name, "lang": handoff.lang, "question": handoff.question,
+            "context": handoff.context, "citation_ids": handoff.citation_ids, "permalink": handoff.permalink,
+            "status": PENDING, "attempts": 0, "last_error": error,
+            "next_attempt_at": None if error == NO_SERVER else now,
+            "created_at": handoff.created_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+            "handoff": json.dumps(handoff.to_json(), ensure_ascii=False)}
+
+
+def _entry(row: Any) -> OutboxEntry:
+    return OutboxEntry(**row._mapping)
+
+
 class Outbox:
-    def __init__(self, db_path: str | Path, clock: Callable[[], float] = time.time):
-        self.path = Path(db_path)
+    """The hand-off table of one database. `Outbox(path_or_url)` opens (and migrates) it; given an
+    open `bot.storage.Database` it shares that one. Thread-safe; `close()` when done."""
+
+    def __init__(self, target: DatabaseTarget, clock: Callable[[], float] = time.time):
+        self.db, self._owns_db = open_database(target)
+        self.path: Path | None = self.db.path  # the SQLite file (the CLI hands it on), None for a server
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
-            self._migrate(db)
 
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        """Bring an older file up to SCHEMA_VERSION in one transaction; refuse a newer one."""
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'outbox_schema'").fetchone()
-            version = row["value"] if row else "1"  # the table predates the version marker
-            if version not in {str(v) for v in range(1, SCHEMA_VERSION + 1)}:
-                raise OutboxSchemaError(f"{self.path} has hand-off outbox schema {version}, this code reads up to "
-                                        f"{SCHEMA_VERSION}: run a newer policybot, or set POLICYBOT_DB to another file")
-            if version == "1":
-                for row in db.execute("SELECT * FROM handoff_outbox WHERE status = ?", (SENT,)).fetchall():
-                    _store_redacted(db, row)
-            db.execute("INSERT INTO meta (key, value) VALUES ('outbox_schema', ?) ON CONFLICT (key) DO UPDATE"
-                       " SET value = excluded.value", (str(SCHEMA_VERSION),))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=15.0, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout = 15000")
-        db.execute("PRAGMA secure_delete = ON")  # a redacted or deleted request is overwritten, not left in free pages
-        return closing(db)  # type: ignore[return-value]
+    def close(self) -> None:
+        if self._owns_db:
+            self.db.close()
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -196,20 +165,11 @@ class Outbox:
         now = self.clock()
         for _ in range(5):
             try:
-                with self._connect() as db:
-                    cur = db.execute(
-                        "INSERT INTO handoff_outbox (ref, idempotency_key, to_addr, reply_to, subject, body, asker,"
-                        " asker_name, lang, question, context, citation_ids, permalink, status, attempts, last_error,"
-                        " next_attempt_at, created_at, handoff) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?)"
-                        " ON CONFLICT (idempotency_key) DO NOTHING",
-                        (handoff.ref, idempotency_key, handoff.to_addr, handoff.reply_to, handoff.subject,
-                         handoff.body, handoff.asker, handoff.asker_name, handoff.lang, handoff.question,
-                         handoff.context, json.dumps(list(handoff.citation_ids)), handoff.permalink, PENDING,
-                         error, None if error == NO_SERVER else now, handoff.created_at.astimezone(timezone.utc).isoformat(timespec="seconds"),
-                         json.dumps(handoff.to_json(), ensure_ascii=False)))
-                    created = cur.rowcount == 1
-            except sqlite3.IntegrityError:  # the random reference number is taken: draw another one
-                handoff = _with_ref(handoff, new_ref(handoff.created_at))
+                with self.db.write() as conn:
+                    created = upsert(conn, table, _new_row(handoff, idempotency_key, error, now),
+                                     keys=("idempotency_key",)).rowcount == 1
+            except IntegrityError:  # the random reference number is taken: draw another one
+                handoff = replace(handoff, ref=new_ref(handoff.created_at))
                 continue
             entry = self.get_by_key(idempotency_key)
             assert entry is not None  # just inserted or already there; rows are never deleted
@@ -221,60 +181,50 @@ class Outbox:
         (unless `force`) not pending."""
         now = self.clock()
         statuses = (PENDING, FAILED_PERMANENT) if force else (PENDING,)
-        with self._connect() as db:
-            cur = db.execute(
-                f"UPDATE handoff_outbox SET claimed_until = ? WHERE ref = ? AND status IN ({','.join('?' * len(statuses))})"
-                " AND (claimed_until IS NULL OR claimed_until < ?)",
-                (now + lease, ref, *statuses, now))
-            return cur.rowcount == 1
+        with self.db.write() as conn:
+            return conn.execute(update(table).where(table.c.ref == ref, table.c.status.in_(statuses), _free(now))
+                                .values(claimed_until=now + lease)).rowcount == 1
 
     def mark_sent(self, ref: str, message_id: str | None = None) -> None:
         """Record the delivery and, in the same transaction, redact what the request said."""
-        now = self.clock()
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("UPDATE handoff_outbox SET status = ?, attempts = attempts + 1, last_error = NULL,"
-                       " next_attempt_at = NULL, claimed_until = NULL, sent_at = ?, message_id = ? WHERE ref = ?",
-                       (SENT, _iso(now), message_id, ref))
-            row = db.execute("SELECT * FROM handoff_outbox WHERE ref = ?", (ref,)).fetchone()
+        with self.db.write() as conn:
+            conn.execute(update(table).where(table.c.ref == ref).values(
+                status=SENT, attempts=table.c.attempts + 1, last_error=None, next_attempt_at=None,
+                claimed_until=None, sent_at=_iso(self.clock()), message_id=message_id))
+            row = conn.execute(select(table).where(table.c.ref == ref)).mappings().first()
             if row is not None:
-                _store_redacted(db, row)
-            db.execute("COMMIT")
+                conn.execute(update(table).where(table.c.ref == ref).values(**redacted_handoff_columns(row)))
 
     def mark_failed(self, ref: str, reason: str, *, permanent: bool, backoff: Backoff) -> OutboxEntry:
         """Count the attempt; schedule the next one (transient) or park the row for an operator (permanent)."""
         now = self.clock()
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT attempts FROM handoff_outbox WHERE ref = ?", (ref,)).fetchone()
-            if row is None:
-                db.execute("ROLLBACK")
+        with self.db.write() as conn:
+            attempts = conn.execute(select(table.c.attempts).where(table.c.ref == ref)).scalar()
+            if attempts is None:
                 raise KeyError(ref)
-            attempts = row["attempts"] + 1
-            status = FAILED_PERMANENT if permanent else PENDING
-            next_at = None if permanent else now + backoff.delay(attempts)
-            db.execute("UPDATE handoff_outbox SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ?,"
-                       " claimed_until = NULL WHERE ref = ?", (status, attempts, reason[:500], next_at, ref))
-            db.execute("COMMIT")
+            attempts += 1
+            conn.execute(update(table).where(table.c.ref == ref).values(
+                status=FAILED_PERMANENT if permanent else PENDING, attempts=attempts, last_error=reason[:500],
+                next_attempt_at=None if permanent else now + backoff.delay(attempts), claimed_until=None))
         entry = self.get(ref)
         assert entry is not None
         return entry
 
     def release(self, ref: str, note: str | None = None) -> None:
         """Give the claim back without counting an attempt (e.g. no mail server is configured)."""
-        with self._connect() as db:
-            db.execute("UPDATE handoff_outbox SET claimed_until = NULL, last_error = COALESCE(?, last_error)"
-                       " WHERE ref = ?", (note, ref))
+        with self.db.write() as conn:
+            conn.execute(update(table).where(table.c.ref == ref).values(
+                claimed_until=None, last_error=func.coalesce(note, table.c.last_error)))
 
     def requeue(self, ref: str) -> OutboxEntry:
         """Operator retry: a parked (failed_permanent) or pending row becomes pending and due now."""
-        with self._connect() as db:
-            cur = db.execute("UPDATE handoff_outbox SET status = ?, next_attempt_at = ? WHERE ref = ? AND status != ?",
-                             (PENDING, self.clock(), ref, SENT))
+        with self.db.write() as conn:
+            changed = conn.execute(update(table).where(table.c.ref == ref, table.c.status != SENT)
+                                   .values(status=PENDING, next_attempt_at=self.clock())).rowcount
         entry = self.get(ref)
         if entry is None:
             raise KeyError(ref)
-        if cur.rowcount == 0 and entry.status == SENT:
+        if changed == 0 and entry.status == SENT:
             raise ValueError(f"{ref} was already sent at {entry.sent_at}")
         return entry
 
@@ -283,96 +233,73 @@ class Outbox:
     def purge_sent_before(self, cutoff: float) -> tuple[int, list[str]]:
         """Delete sent requests created before `cutoff` (unix time). Returns (deleted, references of
         unsent requests as old): those are never deleted here, they still have to reach the window."""
-        stamp = _iso(cutoff)
-        with self._connect() as db:
-            deleted = db.execute("DELETE FROM handoff_outbox WHERE status = ? AND created_at < ?",
-                                 (SENT, stamp)).rowcount
-            unsent = db.execute("SELECT ref FROM handoff_outbox WHERE status != ? AND created_at < ? ORDER BY"
-                                " created_at", (SENT, stamp)).fetchall()
-        return deleted, [r["ref"] for r in unsent]
+        older = table.c.created_at < _iso(cutoff)
+        with self.db.write() as conn:
+            deleted = conn.execute(delete(table).where(table.c.status == SENT, older)).rowcount
+            unsent = conn.execute(select(table.c.ref).where(table.c.status != SENT, older)
+                                  .order_by(table.c.created_at)).scalars().all()
+        return deleted, list(unsent)
 
     def forget_asker(self, asker: str, *, drop_unsent: bool = False) -> tuple[int, list[str]]:
         """Delete the requests `asker` made. An unsent one is the asker's own message to the
         contact window, possibly the very deletion request: it is kept (and its reference
         returned) unless `drop_unsent`. Returns (deleted, references kept)."""
         gone = STATUSES if drop_unsent else (SENT,)
-        marks = ",".join("?" * len(gone))
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            kept = db.execute(f"SELECT ref FROM handoff_outbox WHERE asker = ? AND status NOT IN ({marks})"
-                              " ORDER BY created_at", (asker, *gone)).fetchall()
-            deleted = db.execute(f"DELETE FROM handoff_outbox WHERE asker = ? AND status IN ({marks})",
-                                 (asker, *gone)).rowcount
-            db.execute("COMMIT")
-        return deleted, [r["ref"] for r in kept]
+        theirs = table.c.asker == asker
+        with self.db.write() as conn:
+            kept = conn.execute(select(table.c.ref).where(theirs, table.c.status.not_in(gone))
+                                .order_by(table.c.created_at)).scalars().all()
+            deleted = conn.execute(delete(table).where(theirs, table.c.status.in_(gone))).rowcount
+        return deleted, list(kept)
 
     # --- reading ---------------------------------------------------------------------------
 
     def get(self, ref: str) -> OutboxEntry | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM handoff_outbox WHERE ref = ?", (ref.strip().upper(),)).fetchone()
-        return _entry(row) if row else None
+        return self._one(table.c.ref == ref.strip().upper())
 
     def get_by_key(self, idempotency_key: str) -> OutboxEntry | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM handoff_outbox WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
-        return _entry(row) if row else None
+        return self._one(table.c.idempotency_key == idempotency_key)
+
+    def _one(self, condition) -> OutboxEntry | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(table).where(condition)).first()
+        return _entry(row) if row is not None else None
 
     def list(self, status: str | None = None, limit: int = 50) -> list[OutboxEntry]:
         """Newest first."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
-        sql = "SELECT * FROM handoff_outbox"
-        args: tuple = ()
+        query = select(table).limit(limit)
         if status:
-            sql += " WHERE status = ?"
-            args = (status,)
-        sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
-        with self._connect() as db:
-            return [_entry(r) for r in db.execute(sql, (*args, limit))]
+            query = query.where(table.c.status == status)
+        with self.db.read() as conn:
+            newest_first = [c.desc() for c in (table.c.created_at, *insertion_order(table, conn.dialect))]
+            return [_entry(row) for row in conn.execute(query.order_by(*newest_first))]
 
     def due(self, limit: int = 20) -> list[str]:
         """References of pending rows whose next attempt is due and that nobody holds."""
         now = self.clock()
-        with self._connect() as db:
-            rows = db.execute("SELECT ref FROM handoff_outbox WHERE status = ? AND next_attempt_at <= ?"
-                              " AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt_at LIMIT ?",
-                              (PENDING, now, now, limit)).fetchall()
-        return [r["ref"] for r in rows]
+        with self.db.read() as conn:
+            return list(conn.execute(
+                select(table.c.ref).where(table.c.status == PENDING, table.c.next_attempt_at <= now, _free(now))
+                .order_by(table.c.next_attempt_at).limit(limit)).scalars())
 
     def next_due_at(self) -> float | None:
-        with self._connect() as db:
-            row = db.execute("SELECT MIN(MAX(next_attempt_at, COALESCE(claimed_until, 0))) AS t"
-                             " FROM handoff_outbox WHERE status = ?", (PENDING,)).fetchone()
-        return row["t"] if row else None
+        """When the next pending row can be attempted: its next attempt, or the end of its claim."""
+        held_until = func.coalesce(table.c.claimed_until, 0)
+        ready_at = case((held_until > table.c.next_attempt_at, held_until), else_=table.c.next_attempt_at)
+        with self.db.read() as conn:
+            return conn.execute(select(func.min(ready_at)).where(table.c.status == PENDING)).scalar()
 
     def counts(self) -> dict[str, int]:
-        with self._connect() as db:
-            rows = db.execute("SELECT status, COUNT(*) AS n FROM handoff_outbox GROUP BY status").fetchall()
-        return {s: 0 for s in STATUSES} | {r["status"]: r["n"] for r in rows}
+        with self.db.read() as conn:
+            rows = conn.execute(select(table.c.status, func.count()).group_by(table.c.status)).all()
+        return {s: 0 for s in STATUSES} | {status: n for status, n in rows}
 
 
-def _entry(row: sqlite3.Row) -> OutboxEntry:
-    data = dict(row)
-    data["citation_ids"] = tuple(json.loads(data["citation_ids"] or "[]"))
-    return OutboxEntry(**data)
-
-
-def _store_redacted(db: sqlite3.Connection, row: sqlite3.Row) -> None:
-    """Rewrite one row with its free text redacted (the addresses of the window and the asker's
-    Slack id stay: they are what the row is about)."""
-    values = [redact(row[c]) if row[c] else row[c] for c in _REDACTED_COLUMNS]
-    handoff = json.loads(row["handoff"])
-    for key in _REDACTED_HANDOFF_KEYS:
-        if handoff.get(key):
-            handoff[key] = redact(handoff[key])
-    db.execute(f"UPDATE handoff_outbox SET {', '.join(f'{c} = ?' for c in _REDACTED_COLUMNS)}, handoff = ?"
-               " WHERE ref = ?", (*values, json.dumps(handoff, ensure_ascii=False), row["ref"]))
-
-
-def _with_ref(handoff: Handoff, ref: str) -> Handoff:
-    from dataclasses import replace
-    return replace(handoff, ref=ref)
+def _free(now: float):
+    """Nobody holds the row: never claimed, or the claim ran out."""
+    return or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
 
 
 class OutboxWorker:
@@ -386,27 +313,17 @@ class OutboxWorker:
         self.outbox = outbox
         self.deliver = deliver
         self.poll_interval = poll_interval
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = PeriodicWorker("handoff-outbox", self._tick, poll_interval)
 
     def start(self) -> "OutboxWorker":
-        if self._thread and self._thread.is_alive():
-            return self
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="handoff-outbox", daemon=True)
-        self._thread.start()
+        self._periodic.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout)
-            self._thread = None
+        self._periodic.stop(timeout)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._periodic.wake()
 
     def __enter__(self) -> "OutboxWorker":
         return self.start()
@@ -418,7 +335,7 @@ class OutboxWorker:
         """Attempt every due row once; returns how many were attempted."""
         refs = self.outbox.due()
         for ref in refs:
-            if self._stop.is_set():
+            if self._periodic.stopping:
                 break
             try:
                 self.deliver(ref)
@@ -426,16 +343,13 @@ class OutboxWorker:
                 log.exception("hand-off %s: delivery raised; it stays pending", ref)
         return len(refs)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-                wait = self._wait_seconds()
-            except sqlite3.Error:
-                log.exception("hand-off outbox unreadable; retrying in %.0f s", self.poll_interval)
-                wait = self.poll_interval
-            self._wake.wait(wait)
-            self._wake.clear()
+    def _tick(self) -> float:
+        try:
+            self.run_once()
+            return self._wait_seconds()
+        except SQLAlchemyError:
+            log.exception("hand-off outbox unreadable; retrying in %.0f s", self.poll_interval)
+            return self.poll_interval
 
     def _wait_seconds(self) -> float:
         next_at = self.outbox.next_due_at()

@@ -21,6 +21,7 @@ from bot import blocks
 from bot.handoff.outbox import NO_SERVER, PENDING, SENT, Outbox
 from bot.retention import RetentionWorker
 from bot.slack_store import SlackStore
+from bot.storage import SCHEMA_VERSION
 from tests.cli_support import assert_one_clear_line, run
 from tests.slack.driver import USER
 from tests.slack.test_forward import (click_forward, confirmation, slack_bot, slack_stub, smtp,  # noqa: F401
@@ -236,25 +237,18 @@ def test_data_usage_errors_are_one_line(cli, capsys, tmp_path, argv, needle):
 # --- databases written by the previous version ------------------------------------------------
 
 def schema_one_database(path: Path, answerer) -> None:
-    """A file as the previous version left it: questions and a sent hand-off kept in full."""
+    """A file as the previous version left it: questions and a sent hand-off kept in full
+    (tables made with that version's own DDL, tests/storage_support.py)."""
     from tests.handoff_support import make_answer
+    from tests.storage_support import insert_answer, insert_handoff, insert_vote, legacy_database
 
     from bot.handoff.compose import handoff_from_answer
-    from bot.slack_store import answer_to_json
 
-    store = SlackStore(path)
-    store.close()
+    legacy_database(path, slack_schema=1, outbox_schema=None)
     answer = answerer.answer(PASTED)
-    outbox = Outbox(path)
-    entry, _ = outbox.enqueue(handoff_from_answer(make_answer(PASTED), USER, reply_to=EMAIL), "old-key")
-    with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO answers (id, question, lang, status, citation_ids, user_id, created_at, slack_text,"
-                   " answer_json) VALUES ('old1', ?, ?, ?, '[]', ?, ?, ?, ?)",
-                   (PASTED, answer.lang, answer.status, USER, time.time(), PASTED, answer_to_json(answer)))
-        db.execute("INSERT INTO feedback VALUES ('old1', ?, '[]', ?, 'up', ?)", (PASTED, USER, time.time()))
-        db.execute("UPDATE handoff_outbox SET status = 'sent', sent_at = created_at")
-        db.execute("UPDATE meta SET value = '1' WHERE key = 'slack_schema'")
-        db.execute("DELETE FROM meta WHERE key = 'outbox_schema'")
+    insert_answer(path, "old1", answer, user_id=USER, slack_text=PASTED)
+    insert_vote(path, "old1", PASTED, USER)
+    insert_handoff(path, handoff_from_answer(make_answer(PASTED), USER, reply_to=EMAIL), "old-key", status=SENT)
     assert leaks(path)
 
 
@@ -265,7 +259,10 @@ def test_a_schema_one_database_is_redacted_when_opened(tmp_path, answerer, capsy
     assert code == 0, err
     assert leaks(db_path) == []
     with sqlite3.connect(db_path) as db:
-        assert dict(db.execute("SELECT key, value FROM meta").fetchall()) == {"slack_schema": "2", "outbox_schema": "2"}
+        version = str(SCHEMA_VERSION)  # one version for the file now, mirrored where the old code looks
+        assert dict(db.execute("SELECT key, value FROM meta").fetchall()) == {"slack_schema": version,
+                                                                              "outbox_schema": version}
+        assert db.execute("SELECT MAX(version) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
     store = SlackStore(db_path)
     stored = store.get_answer("old1")  # still readable, as it may be shown again
     store.close()

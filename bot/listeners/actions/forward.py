@@ -373,7 +373,7 @@ class _LazyWorker:
 def register(app: App, deps: AppDeps, service: HandoffService | None = None) -> None:
     """Wire the button and the modal. The service comes from `deps.handoff` when the app
     provides one, else from SMTP_* and Settings.db_path (raises SmtpConfigError on bad settings)."""
-    service = service or HandoffService.from_env(deps.settings.db_path)
+    service = service or HandoffService.from_env(deps.settings.database)
     start_worker = _LazyWorker(service)
     deps.on_close.append(start_worker.stop)
     if service.configured and service.outbox.next_due_at() is not None:
