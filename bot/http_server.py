@@ -349,7 +349,6 @@ class SlackHttpServer:
 
     def __init__(self, bot: "SlackBot", host: str = "0.0.0.0", port: int = 3000):
         self.bot = bot
-        self.socket = socket.create_server((host, port), backlog=LISTEN_BACKLOG)
         self.executor = ThreadPoolExecutor(max_workers=DISPATCH_WORKERS, thread_name_prefix="policybot-http")
         outbox = Outbox(bot.deps.settings.db_path)
         bot.deps.metrics.watch_outbox(lambda: outbox.counts()[PENDING])
@@ -359,6 +358,7 @@ class SlackHttpServer:
                                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
         self._server = _Server(config)
         self._thread: threading.Thread | None = None
+        self.socket = socket.create_server((host, port), backlog=LISTEN_BACKLOG)  # last: nothing to undo if it fails
 
     @property
     def port(self) -> int:
