@@ -310,16 +310,23 @@ class _UvicornLogBridge(logging.Filter):
     """uvicorn's own lines become our JSON events on `bot.http` (and are not written twice)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        mapped = _UVICORN_EVENTS.get(record.msg, ("http.server", record.levelno)) if isinstance(record.msg, str) \
-            else ("http.server", record.levelno)
+        other = ("http.server", record.levelno)  # a line not in the table keeps its level, its text as `detail`
+        mapped = _UVICORN_EVENTS.get(record.msg, other) if isinstance(record.msg, str) else other
         if mapped is not None and log.isEnabledFor(mapped[1]):
             event, level = mapped
             error = record.exc_info[1] if record.exc_info else None
-            fields = {"detail": record.getMessage()} if event == "http.server" else {}
+            fields = {"detail": _message(record)} if event == "http.server" else {}
             if error is not None:
                 fields["error_type"] = type(error).__name__
             log_event(log, event, level, exc_info=error or False, **fields)
         return False
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # a format string that does not fit its args: the raw text, not a crash in uvicorn
+        return str(record.msg)
 
 
 def _bridge_uvicorn_logs() -> None:
