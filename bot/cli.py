@@ -238,6 +238,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 # --- serve -------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.answerer import Answerer
+    from bot.metrics import BotMetrics
     from bot.reload import SearcherHolder, reload_interval_from_env
     from bot.slack_app import serve
 
@@ -254,10 +255,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         interval = reload_interval_from_env()
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    metrics = BotMetrics()  # one registry: answers counted by the app, reloads by the holder
     holder = SearcherHolder.load(settings.index_dir, model=settings.model, interval=interval,
-                                 policy_path=settings.policy_path).start()
+                                 policy_path=settings.policy_path, metrics=metrics).start()
     try:
-        return serve(settings, Answerer(holder, settings.contact_email_override)) or 0
+        return serve(settings, Answerer(holder, settings.contact_email_override), metrics=metrics) or 0
     finally:
         holder.stop()
 

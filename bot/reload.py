@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from bot.metrics import BotMetrics
 from bot.redact import redact
 from index.policy import file_sha256
 from index.search import Searcher
@@ -69,7 +70,8 @@ class SearcherHolder:
     """The zero-argument searcher provider the Answerer calls once per question."""
 
     def __init__(self, index_dir: Path, searcher: Searcher, *, loader: Loader | None = None,
-                 interval: float = DEFAULT_INTERVAL, policy_path: Path | None = None):
+                 interval: float = DEFAULT_INTERVAL, policy_path: Path | None = None,
+                 metrics: BotMetrics | None = None):
         self.index_dir = Path(index_dir)
         self.interval = interval
         self.policy_path = Path(policy_path) if policy_path else None
@@ -84,15 +86,17 @@ class SearcherHolder:
         self._forced = False
         self._thread: threading.Thread | None = None
         self.reloads = 0  # successful swaps, for the health check and tests
+        self.metrics = metrics  # policybot_index_reloads_total, when serving /metrics
 
     @classmethod
     def load(cls, index_dir: Path, *, model: str | None = None, interval: float | None = None,
-             policy_path: Path | None = None) -> "SearcherHolder":
+             policy_path: Path | None = None, metrics: BotMetrics | None = None) -> "SearcherHolder":
         """Load the live index once and hold it (raises like index.store.load_searcher)."""
         loader = default_loader(model)
         searcher = loader(Path(index_dir), None)
         return cls(index_dir, searcher, loader=loader,
-                   interval=reload_interval_from_env() if interval is None else interval, policy_path=policy_path)
+                   interval=reload_interval_from_env() if interval is None else interval, policy_path=policy_path,
+                   metrics=metrics)
 
     # --- the provider ----------------------------------------------------------------------
     def get(self) -> Searcher:
@@ -143,6 +147,8 @@ class SearcherHolder:
             self._key = index_key(fresh.manifest)
             self._failed_key = None
             self.reloads += 1
+            if self.metrics is not None:
+                self.metrics.record_reload()
         log.info("serving index generation %s (policy revision %s)", self._key[0] if self._key else "?",
                  fresh.facts.revision)
         return True

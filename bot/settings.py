@@ -36,6 +36,16 @@ def _retention_days() -> float:
     return days
 
 
+def _port() -> int:
+    """HTTP mode's port ($PORT): a non-numeric value is one clear line, not a traceback."""
+    raw = (os.environ.get("PORT") or "").strip()
+    if not raw:
+        return 3000
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
+        raise SettingsError(f"PORT={raw!r} is not a TCP port number (1-65535, default 3000)")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot reads from the environment, in one place so tests can build their own."""
@@ -52,7 +62,7 @@ class Settings:
     # When set, payloads from another workspace / Enterprise Grid org or another app are acked and ignored.
     slack_team_id: str | None = field(default_factory=lambda: (os.environ.get("SLACK_TEAM_ID") or "").strip() or None)
     slack_app_id: str | None = field(default_factory=lambda: (os.environ.get("SLACK_APP_ID") or "").strip() or None)
-    port: int = field(default_factory=lambda: int(os.environ.get("PORT") or 3000))
+    port: int = field(default_factory=_port)
     retention_days: float = field(default_factory=_retention_days)
     # Any SQLAlchemy URL (postgresql://…); when unset, the SQLite file db_path.
     database_url: str | None = field(default_factory=lambda: os.environ.get("POLICYBOT_DATABASE_URL") or None)

@@ -2,8 +2,8 @@
 
 Importing this module starts nothing. `create_app` wires Bolt to our listeners and state;
 the caller chooses the transport: Socket Mode when SLACK_APP_TOKEN is set (no public URL
-needed), otherwise HTTP on PORT at /slack/events (`SlackHttpServer`, a small threaded
-stdlib server that tests start on port 0).
+needed), otherwise HTTP on PORT at /slack/events (bot.http_server: uvicorn, which tests
+start on port 0).
 
 Slack's 3-second rule is kept by construction: Bolt acknowledges events before any
 listener code runs, commands and actions call `ack()` first, and every answer is computed
@@ -15,37 +15,31 @@ import logging
 import signal
 import sys
 import threading
-import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterable
 from urllib.error import URLError
-from urllib.parse import urlsplit
 
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError, BoltUnhandledRequestError
-from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
-from bot import slack_intake as intake
-
 from bot.answerer import Answerer
+from bot.http_server import EVENTS_PATH, SlackHttpServer
 from bot.listeners import Registrar, Surfaces, register_all
 from bot.listeners.deps import AppDeps, TrackingExecutor
 from bot.listeners.middleware import describe
 from bot.logging_setup import configure_logging, log_event
+from bot.metrics import BotMetrics
 from bot.handoff.outbox import Outbox
 from bot.handoff.smtp import SmtpConfigError
 from bot.retention import RetentionWorker
 from bot.settings import Settings
 from bot.slack_store import SlackStore, StoreError
 
-EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
 ANSWER_WORKERS = 4  # the model is CPU-bound: more workers than cores only add contention
 LISTENER_WORKERS = 32  # Bolt's side: ack-and-enqueue only, so many cheap threads
 SERVER_ERROR_RETRIES = 2  # a 5xx from the Web API is tried again twice …
@@ -94,9 +88,9 @@ class SlackBot:
     surfaces: Surfaces
     owns_store: bool = True
 
-    def http_server(self, host: str = "0.0.0.0", port: int | None = None) -> "SlackHttpServer":
-        return SlackHttpServer(self.app, host, self.deps.settings.port if port is None else port,
-                               signing_secret=self.deps.settings.slack_signing_secret or "")
+    def http_server(self, host: str = "0.0.0.0", port: int | None = None) -> SlackHttpServer:
+        """HTTP mode's server (not yet started: call `.start()`); the port is bound here."""
+        return SlackHttpServer(self, host, self.deps.settings.port if port is None else port)
 
     def socket_mode_handler(self, app_token: str | None = None) -> SocketModeHandler:
         """The Socket Mode adapter (not yet connected: call `.connect()` or `.start()`)."""
@@ -121,12 +115,13 @@ class SlackBot:
 
 def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None = None,
                client: WebClient | None = None, extra_registrars: Iterable[Registrar] = (),
-               answer_workers: int = ANSWER_WORKERS) -> SlackBot:
+               answer_workers: int = ANSWER_WORKERS, metrics: BotMetrics | None = None) -> SlackBot:
     """Build the Slack app around an already loaded `answerer` (the model loads once per process).
 
     `db`: an open SlackStore to share (default: open `settings.db_path`, closed by `close()`).
     `extra_registrars`: more `register(app, deps)` callables, run after ours (the contact
     hand-off's `bot.listeners.actions.forward` is registered automatically when it exists).
+    `metrics`: where answers are counted (default: a registry of this app's own).
     Calls Slack's auth.test once, so a wrong token fails here with a clear BoltError.
     """
     if not settings.slack_bot_token:
@@ -139,7 +134,8 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
     store.prune_events()
     deps = AppDeps(settings=settings, answerer=answerer, store=store,
                    work=TrackingExecutor(max_workers=answer_workers, thread_name_prefix="policybot-answer"),
-                   listeners=TrackingExecutor(max_workers=LISTENER_WORKERS, thread_name_prefix="policybot-bolt"))
+                   listeners=TrackingExecutor(max_workers=LISTENER_WORKERS, thread_name_prefix="policybot-bolt"),
+                   metrics=metrics or BotMetrics())
     client = client or make_client(settings)
     bolt_logger = logging.getLogger("bot.slack.bolt")
     if not any(isinstance(f, _QuietClientWarning) for f in bolt_logger.filters):
@@ -189,136 +185,20 @@ class _QuietClientWarning(logging.Filter):
         return "As you gave `client` as well" not in record.getMessage()
 
 
-# -- HTTP mode -----------------------------------------------------------------------------
-
-class _Handler(BaseHTTPRequestHandler):
-    server: "SlackHttpServer"
-    protocol_version = "HTTP/1.1"
-
-    timeout = 30  # seconds a client may take to send its request (a stalled one must not hold a thread)
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        started = time.perf_counter()
-        url = urlsplit(self.path)
-        if url.path != EVENTS_PATH:
-            self._send(404, b"not found", "text/plain")
-            return
-        # Signature first (bot.slack_intake): nothing is parsed for a request Slack did not sign.
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        length = intake.check_headers(headers)
-        if isinstance(length, intake.Refusal):  # the body is left unread: the connection cannot go on
-            self._refuse(length, headers, 0, close=True)
-            return
-        raw = self.rfile.read(length)
-        if len(raw) < length:
-            self._refuse(intake.Refusal(400, "incomplete"), headers, len(raw), close=True)
-            return
-        payload = intake.read_body(raw, headers, self.server.signing_secret)
-        if isinstance(payload, intake.Refusal):
-            self._refuse(payload, headers, length)
-            return
-        response = self.server.app.dispatch(bolt_request(raw.decode("utf-8"), payload, url.query, headers))
-        payload = (response.body or "").encode("utf-8")
-        content_type = (response.headers.get("content-type") or ["text/plain;charset=utf-8"])[0]
-        self._send(response.status, payload, content_type)
-        log_event(log, "http.request", logging.DEBUG, status=response.status, bytes=length,
-                  retry_num=headers.get("x-slack-retry-num"), ms=round((time.perf_counter() - started) * 1000, 1))
-
-    def _refuse(self, refusal: intake.Refusal, headers: dict, length: int, *, close: bool = False) -> None:
-        """One log line, and one response with the reason in plain text."""
-        log_event(log, "http.refused", logging.WARNING, status=refusal.status, reason=refusal.reason, bytes=length,
-                  content_type=headers.get("content-type"), retry_num=headers.get("x-slack-retry-num"))
-        if close:
-            self.close_connection = True
-        self._send(refusal.status, refusal.body, "text/plain; charset=utf-8")
-
-    def do_GET(self) -> None:  # noqa: N802
-        if urlsplit(self.path).path == HEALTH_PATH:
-            self._send(200, b"ok", "text/plain")
-        else:
-            self._send(404, b"not found", "text/plain")
-
-    def _send(self, status: int, payload: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    # http.server writes its own lines to stderr; ours go through the JSON logger instead.
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (http.server's naming)
-        if log.isEnabledFor(logging.DEBUG):  # called for every request: format only when it is written
-            log_event(log, "http.access", logging.DEBUG, line=format % args)
-
-    def log_error(self, format: str, *args) -> None:  # noqa: A002 — malformed request lines, bad headers
-        log_event(log, "http.protocol_error", logging.WARNING, line=format % args)
-
-
-def bolt_request(body: str, payload: dict, query: str, headers: dict) -> BoltRequest:
-    """Bolt's request for a verified body. Bolt reads any form whose text contains the word
-    "payload" as an interactivity payload, so `/policy payloadとは` reached no listener: the
-    request carries the payload as read by bot.slack_intake instead (the raw body stays, for
-    Bolt's own signature check)."""
-    request = BoltRequest(body=body, query=query, headers=headers)
-    if request.body != payload:
-        request.body = payload
-        request.context = build_context(BoltContext(), payload)
-    return request
-
-
-class SlackHttpServer(ThreadingHTTPServer):
-    """POST /slack/events → Bolt; GET /healthz. One thread per request; port 0 picks a free port."""
-
-    daemon_threads = True
-    request_queue_size = 128  # a burst of Slack deliveries must not overflow the listen backlog
-
-    def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000, *, signing_secret: str = ""):
-        self.app = app
-        self.signing_secret = signing_secret  # empty: every request is refused (nothing can be verified)
-        super().__init__((host, port), _Handler)
-        self._thread: threading.Thread | None = None
-
-    def handle_error(self, request, client_address) -> None:
-        """socketserver prints a traceback to stderr here; it becomes one JSON line instead."""
-        error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError)):  # the client went away or stalled
-            log_event(log, "http.client_gone", logging.INFO, error_type=type(error).__name__)
-        else:
-            log_event(log, "http.error", logging.ERROR, exc_info=True, error_type=type(error).__name__)
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    @property
-    def url(self) -> str:
-        host = self.server_address[0]
-        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}{EVENTS_PATH}"
-
-    def start(self) -> "SlackHttpServer":
-        """Serve in a background thread (tests, embedding); `serve_forever()` blocks instead."""
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="policybot-http", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-
 # -- policybot serve -----------------------------------------------------------------------
 
-def serve(settings: Settings, answerer: Answerer, *, stop: threading.Event | None = None) -> int:
+def serve(settings: Settings, answerer: Answerer, *, stop: threading.Event | None = None,
+          metrics: BotMetrics | None = None) -> int:
     """Run the bot until SIGINT/SIGTERM (or `stop` is set); returns the process exit code.
+
+    On a signal, HTTP mode stops accepting, finishes the requests in flight, and then every
+    answer still being computed or posted is finished (`SlackBot.close` drains) before exit.
 
     Configuration and connection problems print one line to stderr and return non-zero.
     """
     configure_logging()
     try:
-        bot = create_app(settings, answerer)
+        bot = create_app(settings, answerer, metrics=metrics)
     except (SlackConfigError, StoreError, SmtpConfigError) as exc:
         print(f"policybot serve: {exc}", file=sys.stderr)
         return 2
@@ -348,8 +228,9 @@ def serve(settings: Settings, answerer: Answerer, *, stop: threading.Event | Non
         else:
             try:
                 server = bot.http_server(port=settings.port)
-            except OSError as exc:
-                print(f"policybot serve: cannot listen on port {settings.port} ({exc.strerror}). Set PORT to a "
+            except (OSError, OverflowError) as exc:
+                why = getattr(exc, "strerror", None) or "not a port number"
+                print(f"policybot serve: cannot listen on port {settings.port} ({why}). Set PORT to a "
                       "free port.", file=sys.stderr)
                 return 1
             server.start()

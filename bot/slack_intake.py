@@ -5,7 +5,8 @@ its headers alone (401), a forged one after one HMAC over the raw bytes (401). O
 Slack signed is decoded, and one that is not a Slack payload (not UTF-8, not JSON, not a JSON
 object, `payload=` that is not one, an `event` or `actions` that is not the object Slack
 sends) gets 400 instead of reaching Bolt, which would raise on it. Transport-neutral: the
-stdlib server in bot.slack_app calls these in order, and so can any server that replaces it.
+ASGI middleware in bot.http_server calls these in order (and its uvicorn protocol calls
+`check_headers` on a head the HTTP parser refused), and so can any server that replaces it.
 """
 from __future__ import annotations
 

@@ -99,7 +99,9 @@ def answer_and_record(deps: AppDeps, slack_text: str, *, bot_user_id: str | None
                       history: Sequence[str] = ()) -> tuple[Answer, str | None]:
     """Answer what `slack_text` (mrkdwn, as Slack delivered it) asks and log it; notices (empty,
     too long) get no id: nothing to act on. `history`: the earlier questions of its thread."""
+    started = time.perf_counter()
     answer = answer_slack_question(deps, question_from_slack(slack_text, bot_user_id), history)
+    deps.metrics.observe_answer(answer.status, answer.reason, time.perf_counter() - started)
     if is_notice(answer):
         return answer, None
     answer_id = deps.store.record_answer(answer, user_id=user_id, channel=channel, thread_ts=thread_ts,

@@ -10,6 +10,7 @@ from typing import Callable
 
 from bot.answerer import Answerer
 from bot.logging_setup import log_event
+from bot.metrics import BotMetrics
 from bot.settings import Settings
 from bot.slack_store import SlackStore
 
@@ -54,6 +55,7 @@ class AppDeps:
     work: TrackingExecutor
     listeners: TrackingExecutor
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bot.slack"))
+    metrics: BotMetrics = field(default_factory=BotMetrics)  # answers counted for GET /metrics
     # Called by SlackBot.close(): listeners that own threads (the hand-off retry worker) stop them here.
     on_close: list[Callable[[], None]] = field(default_factory=list)
 

@@ -255,7 +255,7 @@ def test_health_endpoint_and_unknown_paths(http_app):
     import urllib.request
 
     base = http_app.url.rsplit("/slack/events", 1)[0]
-    assert urllib.request.urlopen(base + "/healthz", timeout=5).read() == b"ok"
+    assert json.loads(urllib.request.urlopen(base + "/healthz", timeout=5).read())["status"] == "ok"
     try:
         urllib.request.urlopen(urllib.request.Request(base + "/other", data=b"{}", method="POST"), timeout=5)
     except urllib.error.HTTPError as exc:

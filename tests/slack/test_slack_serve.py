@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ def wait_healthy(port: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read() == b"ok":
+            if json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read())["status"] == "ok":
                 return
         except OSError:
             time.sleep(0.05)

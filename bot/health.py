@@ -1,0 +1,69 @@
+"""What `GET /healthz` reports: can this process answer (an index is loaded) and remember
+(its database can be opened and read)?
+
+A load balancer takes an instance out of rotation on 503; the body names what is wrong, so
+the operator does not have to guess. No question is answered and nothing is written here:
+a health probe every few seconds must cost next to nothing.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.answerer import Answerer
+
+DB_TIMEOUT_S = 2.0  # a probe must not hang behind a long write; a locked database is still "reachable"
+
+
+@dataclass(frozen=True)
+class Health:
+    """`problems` empty means healthy; `details` is what was found (revision, clause count)."""
+
+    problems: tuple[str, ...]
+    details: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict:
+        if self.ok:
+            return {"status": "ok", **self.details}
+        return {"status": "unavailable", "problems": list(self.problems), **self.details}
+
+
+def check(answerer: Answerer, db_path: Path | str) -> Health:
+    problems: list[str] = []
+    details: dict = {}
+    try:
+        searcher = answerer.searcher
+        details["index"] = {"revision": searcher.facts.revision, "clauses": len(searcher.clauses)}
+        if not searcher.clauses:
+            problems.append("index: loaded but holds no clauses")
+    except Exception as exc:  # whatever the provider raises, the answer is "cannot answer"
+        problems.append(f"index: not loaded ({type(exc).__name__})")
+    database = database_problem(Path(db_path))
+    details["database"] = "ok" if database is None else "unreachable"
+    if database:
+        problems.append(database)
+    return Health(tuple(problems), details)
+
+
+def database_problem(path: Path) -> str | None:
+    """None when the database file opens and its schema can be read; else one line why not.
+
+    Opened anew (read-only) each time: the shared connection the app holds would keep working
+    on a file that was deleted or unmounted under it, while every new connection fails.
+    """
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=DB_TIMEOUT_S)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        return f"database: cannot read it ({type(exc).__name__}: {exc})"
+    except OSError as exc:
+        return f"database: cannot open it ({type(exc).__name__})"
+    return None
