@@ -11,7 +11,9 @@
 Questions are stored as the logs see them (bot/redact.py: no e-mail addresses, phone numbers
 or tokens), and rows go when they are older than the retention period (bot/retention.py) or
 when an operator forgets a user. Schema 2 is that redaction; a schema-1 file is redacted in
-place when it is opened.
+place when it is opened. `answers.record` (how the answer was decided: bot/record.py, clause
+ids and numbers only, read by the forward button instead of asking again) is added to a file
+that lacks it; older code reads such a file unchanged, so the schema version stays.
 
 One connection guarded by a lock: writes are tiny, and SQLite serialises writers anyway.
 """
@@ -52,7 +54,8 @@ CREATE TABLE IF NOT EXISTS answers (
     created_at REAL NOT NULL,
     surface TEXT,
     slack_text TEXT,
-    answer_json TEXT
+    answer_json TEXT,
+    record TEXT
 );
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT NOT NULL,
@@ -90,6 +93,7 @@ class StoredAnswer:
     surface: str | None
     slack_text: str | None  # the question as Slack delivered it (for an escaped echo)
     answer: Answer | None
+    record: dict | None = None  # how it was decided (bot/record.py AnswerRecord.to_dict); None for older rows
 
 
 @dataclass(frozen=True)
@@ -116,16 +120,26 @@ def _redacted_answer_json(text: str | None) -> str | None:
 def answer_to_json(answer: Answer) -> str:
     """Serialise what an Answer showed (the CLI JSON object drops lead, reason and company)."""
     data = dataclasses.asdict(answer)
-    data.pop("signals", None)  # retrieval diagnostics: large, and not part of what was shown
+    data.pop("record", None)  # how it was decided: kept apart, in its own column
     return json.dumps(data, ensure_ascii=False, default=str)
 
 
 def answer_from_json(text: str) -> Answer:
     data = json.loads(text)
     data["citations"] = tuple(Citation(**c) for c in data.get("citations") or ())
+    data["related"] = tuple(Citation(**c) for c in data.get("related") or ())
     data["contact"] = Contact(**data["contact"]) if data.get("contact") else None
     known = {f.name for f in dataclasses.fields(Answer)}
     return Answer(**{k: v for k, v in data.items() if k in known})
+
+
+def _record_of(text: str | None) -> dict | None:
+    """The stored record as a dict; None when absent or not a JSON object (the answer stays readable)."""
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 class SlackStore:
@@ -157,6 +171,8 @@ class SlackStore:
                                  f"{SCHEMA_VERSION}: run a newer policybot, or set POLICYBOT_DB to another file")
             if int(version) < 2:
                 self._redact_stored_questions()
+            if "record" not in {row[1] for row in db.execute("PRAGMA table_info(answers)")}:
+                db.execute("ALTER TABLE answers ADD COLUMN record TEXT")  # older rows keep NULL: no record
             db.execute("INSERT INTO meta (key, value) VALUES ('slack_schema', ?) ON CONFLICT (key) DO UPDATE"
                        " SET value = excluded.value", (str(SCHEMA_VERSION),))
 
@@ -210,12 +226,14 @@ class SlackStore:
 
     # -- answers --------------------------------------------------------------------------
     def record_answer(self, answer: Answer, *, user_id: str | None = None, channel: str | None = None,
-                      thread_ts: str | None = None, surface: str | None = None, slack_text: str | None = None) -> str:
+                      thread_ts: str | None = None, surface: str | None = None, slack_text: str | None = None,
+                      record: dict | None = None) -> str:
         """Log an answer that is about to be shown; returns its short id for button values.
 
         `slack_text`: the question as Slack delivered it, kept so a later echo (share) shows
         what the user wrote; `answer.question` is its plain form that was answered. Both are
         stored redacted, like the logs: a pasted e-mail address or phone number is not kept.
+        `record`: how the answer was decided (`answer.record.to_dict()`), kept as JSON.
         """
         answer_id = secrets.token_urlsafe(9)  # 12 characters, unguessable
         answer = redacted_answer(answer)
@@ -223,23 +241,24 @@ class SlackStore:
         with self._lock:
             self._db.execute(
                 "INSERT INTO answers (id, question, lang, status, citation_ids, user_id, channel, thread_ts,"
-                " created_at, surface, slack_text, answer_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, surface, slack_text, answer_json, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (answer_id, answer.question, answer.lang, answer.status,
                  json.dumps([c.id for c in answer.citations]), user_id, channel, thread_ts, time.time(), surface,
-                 slack_text, answer_to_json(answer)))
+                 slack_text, answer_to_json(answer), None if record is None else json.dumps(record)))
         return answer_id
 
     def get_answer(self, answer_id: str) -> StoredAnswer | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT id, question, lang, status, citation_ids, user_id, channel, thread_ts, created_at, surface,"
-                " slack_text, answer_json FROM answers WHERE id = ?", (answer_id,)).fetchone()
+                " slack_text, answer_json, record FROM answers WHERE id = ?", (answer_id,)).fetchone()
         if row is None:
             return None
         return StoredAnswer(
             id=row[0], question=row[1], lang=row[2], status=row[3], citation_ids=tuple(json.loads(row[4])),
             user_id=row[5], channel=row[6], thread_ts=row[7], created_at=row[8], surface=row[9],
-            slack_text=row[10], answer=answer_from_json(row[11]) if row[11] else None)
+            slack_text=row[10], answer=answer_from_json(row[11]) if row[11] else None,
+            record=_record_of(row[12]))
 
     def thread_questions(self, channel: str, thread_ts: str, user_id: str, surfaces: tuple[str, ...],
                          limit: int = 10) -> list[str]:

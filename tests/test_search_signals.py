@@ -19,16 +19,16 @@ def test_a_question_in_the_policys_own_words_fits_fully(searcher, vocab) -> None
     clause = next(c for c in searcher.clauses if c.kind == "item")
     result = searcher.search(clause.text, "ja")
     assert all(t in vocab for t in lemmas(clause.text))
-    assert result.signals["reach"] == pytest.approx(1.0)
-    assert result.signals["closeness"] == pytest.approx(1.0)
+    assert result.signals.reach == pytest.approx(1.0)
+    assert result.signals.closeness == pytest.approx(1.0)
 
 
 def test_an_off_topic_question_fits_poorly(searcher, vocab) -> None:
     question = "今日の天気は晴れですか"
     assert not any(t in vocab for t in lemmas(question))
     signals = searcher.search(question, "ja").signals
-    assert signals["reach"] == 0.0
-    assert 0.0 < signals["closeness"] < 0.7
+    assert signals.reach == 0.0
+    assert 0.0 < signals.closeness < 0.7
 
 
 def test_specific_words_weigh_more_than_common_ones(searcher, vocab) -> None:
@@ -47,9 +47,10 @@ def test_specific_words_weigh_more_than_common_ones(searcher, vocab) -> None:
 
 def test_english_words_count_through_their_bridges(searcher) -> None:
     signals = searcher.search("How is my personal data used?", "en").signals
-    assert signals["bridged"], "the cross-lingual bridge found no policy term for any word"
-    assert 0.0 < signals["reach"] <= 1.0
-    assert signals["closeness"] >= 0.7
+    assert signals.bridged, "the cross-lingual bridge found no policy term for any word"
+    assert all(targets for _, targets in signals.bridged)
+    assert 0.0 < signals.reach <= 1.0
+    assert signals.closeness >= 0.7
 
 
 def test_no_words_means_no_fit(searcher) -> None:
