@@ -365,6 +365,27 @@ def test_shortcut_result_forwards_the_pasted_message(sender, slack_stub, slack_b
     assert slack_stub.calls("chat.postMessage") == []
 
 
+def test_a_row_without_its_answer_forwards_the_clauses_it_names(sender, slack_stub, slack_bot, smtp):
+    """An answer log row whose answer was not kept (the column is nullable) is forwarded from the
+    row's own fields: its question and the clauses it cites, read from the live index."""
+    import sqlite3
+    import time
+
+    with sqlite3.connect(slack_bot.deps.settings.db_path) as db:
+        db.execute("INSERT INTO answers (id, question, lang, status, citation_ids, user_id, channel, thread_ts,"
+                   " created_at, surface) VALUES ('bare1', ?, 'ja', 'answered', '[\"8\", \"gone\"]', ?, ?, ?, ?,"
+                   " 'mention')", (RIGHTS_QUESTION, USER, CHANNEL, "1710000000.000100", time.time()))
+    view = click_forward(sender, slack_stub, "bare1")
+    sender.send_interaction(submission(view))
+    [mail] = smtp.wait_for(1)
+    confirmation(slack_stub)
+    slack_bot.drain()
+    body = mail.message.get_content()
+    listed = [line[2:] for line in body.splitlines() if line.startswith("- ")]
+    assert RIGHTS_QUESTION in body and listed == [slack_bot.deps.answerer.searcher.clause("8").label]
+    assert asked(slack_bot) == []
+
+
 # --- the modal and the key, as pure functions ----------------------------------------------------
 
 def test_modal_caps_a_long_question_at_slacks_input_limit():
