@@ -3,17 +3,19 @@
 This is where a question becomes an answer: retrieve (index.search), decide whether the
 policy really answers it (confidence), follow cross-references to the contact window,
 and frame verbatim quotes in the asker's language. Adapters (CLI, Slack, e-mail) only
-render the Answer.
+render the Answer. Every Answer carries its AnswerRecord (bot/record.py): why it was decided,
+on which evidence, so that nothing downstream has to ask again.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 from urllib.parse import quote
 
 from bot import decide, followup
+from bot.record import AnswerRecord, Evidence
 from index.search import Searcher, SearchResult, scrub_noise
 
 MAX_QUESTION_CHARS = 4000
@@ -67,7 +69,9 @@ class Answer:
     company: str | None
     reason: str | None = None  # set on escalations
     confidence: float = 0.0
-    signals: dict = field(default_factory=dict)
+    # How it was decided (bot/record.py). None only for an answer read back from storage written
+    # before records were kept, or built by hand.
+    record: AnswerRecord | None = None
     # Escalations only: the nearest clauses, offered as related reading — never as the answer.
     related: tuple[Citation, ...] = ()
     # Follow-ups: the earlier question of the conversation this answer read the question with
@@ -77,6 +81,14 @@ class Answer:
     @property
     def escalated(self) -> bool:
         return self.status == ESCALATED
+
+    @property
+    def nearest(self) -> tuple[str, ...]:
+        """The clauses the decision settled on (quoted, or for an escalation looked at); without a
+        record, what the answer shows: its citations, else its related reading."""
+        if self.record is not None:
+            return self.record.nearest
+        return tuple(c.id for c in self.citations or self.related)
 
     def to_json(self) -> dict:
         """The JSON answer object of the CLI contract (DESIGN.md)."""
@@ -154,14 +166,16 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     facts = searcher.facts
     email = contact_email or facts.contact_email
     if max(len(text), len(clean_question(question))) > MAX_QUESTION_CHARS:  # refused before any scan
-        return _escalation(question, detect_language(text[:MAX_QUESTION_CHARS]), REASON_TOO_LONG, searcher,
-                           email, ())
+        lang = detect_language(text[:MAX_QUESTION_CHARS])
+        return _escalation(question, lang, REASON_TOO_LONG, searcher, email, (),
+                           record=_record(ESCALATED, REASON_TOO_LONG, lang, facts.revision))
     # What is searched, and what tells the language: no addresses, numbers, URLs or markup
     # (<p>, <div class=…>), and no gap where they were (a trailing blank moves the embedding).
     words = clean_question(scrub_noise(text)) or text
     lang = detect_language(words) if text else "ja"
     if not text:
-        return _escalation(question, lang, REASON_EMPTY, searcher, email, ())
+        return _escalation(question, lang, REASON_EMPTY, searcher, email, (),
+                           record=_record(ESCALATED, REASON_EMPTY, lang, facts.revision))
 
     result: SearchResult = searcher.search(words, lang=lang)
     reading = followup.choose(decide.decide(result), words, _earlier_questions(history),
@@ -171,7 +185,8 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     if not decision.answered:
         related = tuple(_citation(h.clause, h.score) for h in decision.related)
         return _escalation(question, lang, REASON_NOT_COVERED, searcher, email, citations,
-                           confidence=decision.confidence, signals=decision.signals, related=related)
+                           confidence=decision.confidence, related=related,
+                           record=_record(ESCALATED, REASON_NOT_COVERED, lang, facts.revision, decision, context))
 
     # Follow cross-references: when the best clause sends the reader to the contact window (it is
     # in 第10条, or its article points there: 第8条 「第10条に定める…窓口」), the contact block comes
@@ -185,7 +200,21 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     return Answer(
         question=question, status=ANSWERED, lang=lang, lead=_lead(lang, ANSWERED, None, facts.company_name),
         citations=citations, contact=contact, revision=facts.revision, company=facts.company_name,
-        confidence=decision.confidence, signals=decision.signals, context_question=context)
+        confidence=decision.confidence, context_question=context,
+        record=_record(ANSWERED, None, lang, facts.revision, decision, context))
+
+
+def _record(status: str, reason: str | None, lang: str, revision: str | None,
+            decision: decide.Decision | None = None, context: str | None = None) -> AnswerRecord:
+    """The record of an answer: the decision and the evidence it was made on (none for a
+    question refused before any search)."""
+    if decision is None:
+        return AnswerRecord(status=status, reason=reason, lang=lang, revision=revision)
+    return AnswerRecord(
+        status=status, reason=reason, lang=lang, revision=revision, features=decision.features,
+        hits=tuple(Evidence(h.clause.id, h.score, h.dense, h.aux, h.lexical, h.phrase) for h in decision.ranked),
+        ranking=decision.ranking, nearest=decision.nearest, related=tuple(h.clause.id for h in decision.related),
+        read_with_context=context is not None)
 
 
 def _read(text: str, searcher: Searcher) -> decide.Decision:
@@ -206,7 +235,7 @@ def _citation(clause, score: float) -> Citation:
 
 
 def _escalation(question: str, lang: str, reason: str, searcher: Searcher, email: str | None,
-                nearest: tuple[Citation, ...], confidence: float = 0.0, signals: dict | None = None,
+                nearest: tuple[Citation, ...], *, record: AnswerRecord, confidence: float = 0.0,
                 related: tuple[Citation, ...] = ()) -> Answer:
     """An escalation quotes nothing as an answer: it routes the question to the contact window.
 
@@ -217,7 +246,7 @@ def _escalation(question: str, lang: str, reason: str, searcher: Searcher, email
     return Answer(
         question=question, status=ESCALATED, lang=lang, lead=_lead(lang, ESCALATED, reason, facts.company_name),
         citations=(), contact=contact, revision=facts.revision, company=facts.company_name, reason=reason,
-        confidence=confidence, signals=signals or {"nearest": [c.id for c in nearest]}, related=related)
+        confidence=confidence, record=record, related=related)
 
 
 def _lead(lang: str, status: str, reason: str | None, company: str | None) -> str:

@@ -19,7 +19,8 @@ import math
 from dataclasses import dataclass
 
 from bot.calibration import load_calibration
-from index.search import Hit, SearchResult
+from bot.record import Features
+from index.search import Hit, RetrievalSignals, SearchResult
 
 # --- the fitted model: bot/calibration.json, written by scripts/calibrate.py (never edited by hand).
 # Loaded once, at import; a missing or damaged file stops here with a message naming it.
@@ -53,17 +54,26 @@ class Decision:
     answered: bool
     confidence: float
     hits: tuple[Hit, ...]  # the citations, best first, none overlapping another
-    signals: dict
     related: tuple[Hit, ...] = ()  # escalations: the nearest clause(s), offered as reading only
+    ranked: tuple[Hit, ...] = ()  # every unit as retrieval ranked it, best first: the evidence
+    ranking: tuple[str, ...] = ()  # distinct passages (`ranking`): what recall@k measures
+    features: Features | None = None  # what the model read, and its verdict
+
+    @property
+    def nearest(self) -> tuple[str, ...]:
+        """The clauses the decision settled on: quoted when answered, looked at when escalated."""
+        return tuple(h.clause.id for h in self.hits)
 
 
-def features(signals: dict) -> tuple[float, ...]:
-    values = dict(signals)
-    values["lex_max_log"] = math.log1p(max(0.0, signals.get("lex_max", 0.0)))
+def features(signals: RetrievalSignals) -> tuple[float, ...]:
+    """The values of FEATURES, read by name from the retrieval signals (a name with no signal
+    counts as 0)."""
+    values = signals.values()
+    values["lex_max_log"] = math.log1p(max(0.0, signals.lex_max))
     return tuple(float(values.get(name, 0.0)) for name in FEATURES)
 
 
-def confidence(signals: dict) -> float:
+def confidence(signals: RetrievalSignals) -> float:
     z = BIAS + sum(w * (x - m) / s for w, x, m, s in zip(WEIGHTS, features(signals), MEANS, SCALES))
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
@@ -120,10 +130,9 @@ def ranking(hits: tuple[Hit, ...], depth: int = 5) -> list[str]:
 def decide(result: SearchResult) -> Decision:
     p = confidence(result.signals)
     hits = select_citations(result.hits)
-    signals = dict(result.signals)
-    signals["nearest"] = [h.clause.id for h in hits]
-    signals["ranking"] = ranking(result.hits)
     answered = p >= THRESHOLD and bool(hits)
     near_miss = not answered and p >= RELATED_MIN_CONFIDENCE
     related = tuple(h for h in result.hits if h.clause.kind != "trailer")[:MAX_RELATED] if near_miss else ()
-    return Decision(answered=answered, confidence=p, hits=hits, signals=signals, related=related)
+    return Decision(answered=answered, confidence=p, hits=hits, related=related, ranked=result.hits,
+                    ranking=tuple(ranking(result.hits)),
+                    features=Features(tuple(FEATURES), features(result.signals), p, THRESHOLD))

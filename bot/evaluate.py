@@ -47,7 +47,7 @@ def evaluate(answerer: Answerer, questions: list[dict]) -> dict:
     rows = []
     for q in questions:
         result = answerer.answer(q["q"], history=q.get("history", ()))
-        ranked = list(result.signals.get("ranking") or result.signals.get("nearest") or [])
+        ranked = list(result.record.ranking) if result.record is not None else []
         cited = [c.id for c in result.citations]
         first = next((i for i, cid in enumerate(ranked) if hits_gold(cid, q["gold"])), None)
         rows.append({

@@ -75,9 +75,9 @@ class Feedback:
 
 def answer_document(answer: Answer) -> dict[str, Any]:
     """What an Answer showed, as a JSON-ready dict (the CLI JSON object drops lead, reason and
-    company); retrieval diagnostics (`signals`) are large and not part of what was shown."""
-    data = dataclasses.asdict(dataclasses.replace(answer, signals={}))
-    data.pop("signals")
+    company); how it was decided (`record`, bot/record.py) is kept apart, in its own column."""
+    data = dataclasses.asdict(dataclasses.replace(answer, record=None))
+    data.pop("record")
     return data
 
 

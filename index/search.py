@@ -1,14 +1,15 @@
 """Hybrid retrieval over the clause units: BM25 on lemmas + dense (faiss) + cross-lingual, fused
 by normalised score.
 
-Returns typed hits plus the signals the confidence decision needs (bot/decide.py):
-how far ahead the best clause is, and how much of the question the policy's vocabulary knows.
+Returns typed hits (each clause with the score of every ranking) plus typed signals for the
+confidence decision (bot/decide.py): how close the best clause is, how far ahead of the rest,
+and how much of the question the policy's vocabulary knows.
 """
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -71,11 +72,34 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class RetrievalSignals:
+    """How the question as a whole meets the policy: what the answer/escalate model may read
+    (bot/decide.py names its features after these fields). Every number is 0 when nothing scored."""
+
+    dense_max: float = 0.0  # best e5 cosine
+    aux_max: float = 0.0  # best cross-lingual cosine
+    lex_max: float = 0.0  # best BM25 score
+    fused_max: float = 0.0  # best fused score
+    fused_gap: float = 0.0  # how far the best clause leads the runner-up (fused)
+    reach: float = 0.0  # weighted share of the question's words the policy uses or bridges (`_vocabulary_fit`)
+    closeness: float = 0.0  # weighted mean closeness of the question's words to the policy's terms
+    english: float = 0.0  # 1.0 for an English question: English reaches fewer words, so it is calibrated apart
+    known_terms: tuple[str, ...] = ()  # the question's lemmas the policy uses
+    bridged: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (word, the policy terms it was bridged to)
+
+    NUMERIC = ("dense_max", "aux_max", "lex_max", "fused_max", "fused_gap", "reach", "closeness", "english")
+
+    def values(self) -> dict[str, float]:
+        """The numeric signals by name."""
+        return {name: getattr(self, name) for name in self.NUMERIC}
+
+
+@dataclass(frozen=True)
 class SearchResult:
     query: str
     lang: str
-    hits: tuple[Hit, ...]
-    signals: dict = field(default_factory=dict)
+    hits: tuple[Hit, ...]  # every unit, best first
+    signals: RetrievalSignals = RetrievalSignals()
 
 
 @dataclass
@@ -148,26 +172,27 @@ class Searcher:
         # A pasted message is several sentences, most of them greetings and context: score every
         # sentence as well as the whole message and let each clause keep its best match.
         views = [text] + (sentences(text)[:MAX_SENTENCE_VIEWS] if SENTENCE_FOCUS else [])
-        dense = self._dense_views(self._r.dense_index, self.embedder.encode_queries(views))
+        view_vectors = self.embedder.encode_queries(views)
+        dense = self._dense_views(self._r.dense_index, view_vectors)
         aux = (self._dense_views(self._r.aux_index, self.aux_encoder.encode(views))
                if self.aux_encoder is not None and self._r.aux_index is not None else np.zeros(n, np.float32))
-        phrase = self._phrases(text)
+        phrase = self._phrases(text, view_vectors[:1] if len(views) == 1 else None)
         fused = fuse(dense, aux, lexical, lang, phrase)
         order = np.argsort(-fused, kind="stable")
         hits = tuple(Hit(self.clauses[i], float(fused[i]), float(dense[i]), float(aux[i]), float(lexical[i]),
                          float(phrase[i])) for i in order)
         asked = list(dict.fromkeys(words if lang == "en" else terms))
-        return SearchResult(text, lang, hits, {
-            "dense_max": float(dense.max()) if dense.size else 0.0,
-            "aux_max": float(aux.max()) if aux.size else 0.0,
-            "lex_max": float(lexical.max()) if lexical.size else 0.0,
-            "fused_max": hits[0].score if hits else 0.0,
-            "fused_gap": hits[0].score - hits[1].score if len(hits) > 1 else 0.0,
+        return SearchResult(text, lang, hits, RetrievalSignals(
+            dense_max=float(dense.max()) if dense.size else 0.0,
+            aux_max=float(aux.max()) if aux.size else 0.0,
+            lex_max=float(lexical.max()) if lexical.size else 0.0,
+            fused_max=hits[0].score if hits else 0.0,
+            fused_gap=hits[0].score - hits[1].score if len(hits) > 1 else 0.0,
             **self._vocabulary_fit(asked, bridges, closeness),
-            "english": 1.0 if lang == "en" else 0.0,  # English questions reach fewer words: calibrate apart
-            "known_terms": list(dict.fromkeys(known)),
-            "bridged": bridges,
-        })
+            english=1.0 if lang == "en" else 0.0,
+            known_terms=tuple(dict.fromkeys(known)),
+            bridged=tuple((word, tuple(targets)) for word, targets in bridges.items()),
+        ))
 
     def _bm25(self, terms: list[str]) -> np.ndarray:
         if not terms:
@@ -183,12 +208,17 @@ class Searcher:
         np.maximum.at(best, owners[rows.ravel()], scores.ravel())
         return best
 
-    def _phrases(self, text: str) -> np.ndarray:
-        """Per unit: the best e5 cosine between a phrase of the question and one of the unit's."""
+    def _phrases(self, text: str, text_vector: np.ndarray | None = None) -> np.ndarray:
+        """Per unit: the best e5 cosine between a phrase of the question and one of the unit's.
+
+        `text_vector`: the question's own query vector when the caller encoded it alone; a
+        question without punctuation is its own single phrase, and is not encoded twice.
+        """
         if self._r.phrase_index is None or self._r.phrase_units is None:
             return np.zeros(len(self.clauses), np.float32)
         asked = phrases(text)[:MAX_QUERY_PHRASES] or [text]
-        return self._dense_views(self._r.phrase_index, self.embedder.encode_queries(asked), self._r.phrase_units)
+        vectors = text_vector if text_vector is not None and asked == [text] else self.embedder.encode_queries(asked)
+        return self._dense_views(self._r.phrase_index, vectors, self._r.phrase_units)
 
     def _bridge(self, words: list[str]) -> tuple[dict[str, list[str]], dict[str, float]]:
         """Each word → the policy terms closest to it in the cross-lingual encoder's space, if close

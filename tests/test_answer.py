@@ -11,9 +11,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from bot import decide
 from bot.answer import (MAILTO_MAX_CHARS, MAX_QUESTION_CHARS, Answer, clean_question, detect_language,
                         mailto_prefix_within, mailto_url, render_text)
 from bot.answerer import Answerer
+from bot.record import AnswerRecord
 from index.policy import load
 
 REPO = Path(__file__).resolve().parents[1]
@@ -278,3 +280,53 @@ def test_search_text_is_searched_and_the_question_is_kept(answerer):
     answer = answerer.answer(shown, search_text="個人情報の利用目的を教えてください")
     bare = answerer.answer("個人情報の利用目的を教えてください")
     assert answer.question == shown and [c.id for c in answer.citations] == [c.id for c in bare.citations]
+
+
+# --- the record of how it was decided (bot/record.py) ------------------------------------------
+@pytest.mark.parametrize("which", ["billing", "rights", "out_of_scope", "english"])
+def test_every_answer_carries_the_record_of_its_decision(request, which):
+    answer: Answer = request.getfixturevalue(which)
+    record = answer.record
+    assert (record.status, record.reason, record.lang, record.revision) == (
+        answer.status, answer.reason, answer.lang, answer.revision)
+    assert record.features.names == tuple(decide.FEATURES) and len(record.features.values) == len(decide.FEATURES)
+    assert record.confidence == answer.confidence and record.features.threshold == decide.THRESHOLD
+    assert (record.confidence >= decide.THRESHOLD) == (not answer.escalated)
+    # every clause ranked once, best first, with the score of every ranking
+    assert sorted(e.clause_id for e in record.hits) == sorted(CLAUSES)
+    fused = [e.fused for e in record.hits]
+    assert fused == sorted(fused, reverse=True)
+    assert record.ranking[0] == record.hits[0].clause_id
+    assert record.nearest and record.nearest[0] == record.hits[0].clause_id
+    if not answer.escalated:  # what is quoted is what the decision settled on (plus the window it sends to)
+        assert [c.id for c in answer.citations if c.id in record.nearest] == list(record.nearest)
+        assert answer.citations[0].score == record.hits[0].fused
+    assert record.related == tuple(c.id for c in answer.related)
+    assert AnswerRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+
+
+def test_the_record_keeps_no_words_of_the_question(answerer):
+    question = "山田太郎です。退会したので個人情報を削除してください"
+    stored = json.dumps(answerer.answer(question).record.to_dict(), ensure_ascii=False)
+    assert not any(word in stored for word in ("山田", "太郎", "退会", "削除"))
+
+
+def test_a_question_refused_before_any_search_has_a_record_without_evidence(answerer):
+    for question, reason in (("   ", "empty"), ("個" * (MAX_QUESTION_CHARS + 1), "too_long")):
+        record = answerer.answer(question).record
+        assert (record.status, record.reason, record.features) == ("escalated", reason, None)
+        assert record.hits == record.ranking == record.nearest == ()
+
+
+def test_a_follow_up_records_the_reading_that_decided(answerer):
+    earlier = "自分の個人情報を削除してもらいたいです"
+    follow_up = answerer.answer("手続きの方法は？", history=[earlier])
+    alone = answerer.answer("手続きの方法は？")
+    assert follow_up.context_question == earlier and follow_up.record.read_with_context
+    assert not alone.record.read_with_context
+    assert follow_up.record.confidence == follow_up.confidence > alone.record.confidence
+
+
+def test_an_answer_is_frozen(billing):
+    with pytest.raises(AttributeError):
+        billing.record = None  # type: ignore[misc]

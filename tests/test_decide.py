@@ -4,6 +4,7 @@ The clauses are the real policy's; the scores are set by hand so each rule is te
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +12,18 @@ import pytest
 
 from bot import decide
 from index.policy import load
-from index.search import Hit, SearchResult, fuse
+from bot.record import Features
+from index.search import Hit, RetrievalSignals, SearchResult, fuse
 
 REPO = Path(__file__).resolve().parents[1]
 CLAUSES = {c.id: c for c in load(REPO / "policy_text" / "privacy_policy.txt").clauses()}
-CONFIDENT = {"aux_max": 0.65, "dense_max": 0.9, "reach": 1.0, "closeness": 1.0, "lex_max": 5.0, "english": 0.0}
-OFF_TOPIC = {"aux_max": 0.1, "dense_max": 0.8, "reach": 0.0, "closeness": 0.5, "lex_max": 0.0, "english": 0.0}
+CONFIDENT = RetrievalSignals(aux_max=0.65, dense_max=0.9, reach=1.0, closeness=1.0, lex_max=5.0, english=0.0)
+OFF_TOPIC = RetrievalSignals(aux_max=0.1, dense_max=0.8, reach=0.0, closeness=0.5, lex_max=0.0, english=0.0)
+NEAR_MISS = RetrievalSignals(aux_max=0.3, dense_max=0.86, reach=0.3, closeness=0.7, lex_max=3.0, english=0.0)
 
 
-def result(scored: list[tuple[str, float, float, float]], signals: dict = CONFIDENT, lang: str = "ja") -> SearchResult:
+def result(scored: list[tuple[str, float, float, float]], signals: RetrievalSignals = CONFIDENT,
+           lang: str = "ja") -> SearchResult:
     """Hits ranked by the real fusion from (clause id, dense, aux, BM25), plus filler units that
     score low, as every real result ranks all units."""
     named = {cid for cid, *_ in scored}
@@ -29,7 +33,7 @@ def result(scored: list[tuple[str, float, float, float]], signals: dict = CONFID
     fused = fuse(*(np.array([row[k] for row in rows]) for k in (1, 2, 3)), lang)
     order = np.argsort(-fused, kind="stable")
     hits = tuple(Hit(CLAUSES[rows[i][0]], float(fused[i]), *rows[i][1:]) for i in order)
-    return SearchResult("q", lang, hits, dict(signals))
+    return SearchResult("q", lang, hits, signals)
 
 
 def cited(res: SearchResult) -> list[str]:
@@ -77,7 +81,7 @@ def test_at_most_max_citations() -> None:
 
 def test_confidence_follows_the_signals() -> None:
     assert decide.confidence(CONFIDENT) > decide.THRESHOLD > decide.confidence(OFF_TOPIC)
-    weaker = dict(CONFIDENT, reach=0.2, closeness=0.6)
+    weaker = replace(CONFIDENT, reach=0.2, closeness=0.6)
     assert decide.confidence(weaker) < decide.confidence(CONFIDENT)
 
 
@@ -85,11 +89,11 @@ def test_an_escalation_keeps_the_nearest_clauses_for_the_hand_off() -> None:
     res = result([("3-1-4", 0.90, 0.60, 4.0)], signals=OFF_TOPIC)
     decision = decide.decide(res)
     assert decision.answered is False
-    assert decision.signals["nearest"] == ["3-1-4"]
+    assert decision.nearest == ("3-1-4",)
 
 
 def test_a_near_miss_offers_its_nearest_clause_as_related_reading() -> None:
-    near_miss = {"aux_max": 0.3, "dense_max": 0.86, "reach": 0.3, "closeness": 0.7, "lex_max": 3.0, "english": 0.0}
+    near_miss = NEAR_MISS
     assert decide.RELATED_MIN_CONFIDENCE <= decide.confidence(near_miss) < decide.THRESHOLD
     near_topic = decide.decide(result([("3-1-4", 0.95, 0.80, 9.0)], signals=near_miss))
     assert not near_topic.answered and [h.clause.id for h in near_topic.related] == ["3-1-4"]
@@ -98,11 +102,33 @@ def test_a_near_miss_offers_its_nearest_clause_as_related_reading() -> None:
 
 
 def test_the_date_block_is_never_related_reading() -> None:
-    near_miss = {"aux_max": 0.3, "dense_max": 0.86, "reach": 0.3, "closeness": 0.7, "lex_max": 3.0, "english": 0.0}
+    near_miss = NEAR_MISS
     decision = decide.decide(result([("trailer", 0.95, 0.80, 9.0), ("9-1", 0.90, 0.6, 5.0)], signals=near_miss))
     assert [h.clause.id for h in decision.related] == ["9-1"]
 
 
-@pytest.mark.parametrize("signals", [{}, {"aux_max": 0.5}])
+@pytest.mark.parametrize("signals", [RetrievalSignals(), RetrievalSignals(aux_max=0.5)])
 def test_missing_signals_count_as_zero(signals) -> None:
     assert 0.0 <= decide.confidence(signals) <= 1.0
+
+
+def test_the_decision_carries_its_evidence_and_the_features_that_decided() -> None:
+    res = result([("3-1-4", 0.90, 0.60, 4.0), ("8", 0.76, 0.15, 0.4)])
+    decision = decide.decide(res)
+    assert decision.ranked == res.hits  # every unit, in retrieval's order
+    assert decision.ranking == tuple(decide.ranking(res.hits)) and decision.ranking[0] == "3-1-4"
+    assert decision.features == Features(tuple(decide.FEATURES), decide.features(CONFIDENT), decision.confidence,
+                                         decide.THRESHOLD)
+    assert decision.features.as_dict()["aux_max"] == CONFIDENT.aux_max
+    assert decision.confidence == decide.confidence(CONFIDENT)
+
+
+def test_features_are_read_by_name_from_the_typed_signals() -> None:
+    """Each feature is the signal of that name (lex_max_log: log1p of the best BM25 score);
+    a name no signal has counts as zero, so a calibration may name only what exists."""
+    values = dict(zip(decide.FEATURES, decide.features(NEAR_MISS)))
+    for name, value in values.items():
+        if name == "lex_max_log":
+            assert value == pytest.approx(np.log1p(NEAR_MISS.lex_max))
+        else:
+            assert value == getattr(NEAR_MISS, name)

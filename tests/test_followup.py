@@ -64,7 +64,7 @@ def test_the_hand_off_mail_of_a_follow_up_carries_the_earlier_question(answerer)
 # --- the choice itself, on decisions built by hand ------------------------------------------
 def _decision(confidence: float, answered: bool | None = None) -> decide.Decision:
     return decide.Decision(answered=confidence >= decide.THRESHOLD if answered is None else answered,
-                           confidence=confidence, hits=(), signals={})
+                           confidence=confidence, hits=())
 
 
 def test_choose_keeps_the_standalone_reading_when_context_is_not_clearly_better():

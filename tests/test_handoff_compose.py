@@ -114,7 +114,7 @@ def test_pasted_text_is_tidied_but_keeps_its_lines():
 
 def test_escalation_lists_the_nearest_clauses_when_a_lookup_is_given():
     clauses = {"8": SimpleNamespace(id="8", label="第8条（個人情報に関する利用者の開示・訂正等の権利）", text="本人は…")}
-    answer = make_answer("御社の株価は？", status="escalated", citations=(), signals={"nearest": ["8", "gone"]})
+    answer = make_answer("御社の株価は？", status="escalated", citations=(), nearest=["8", "gone"])
     h = handoff_from_answer(answer, "U1", clause_lookup=clauses.get)
     assert h.citation_ids == ("8",)
     assert "いずれも質問への明確な答えではありません" in h.body

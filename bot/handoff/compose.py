@@ -301,7 +301,7 @@ def handoff_from_answer(answer: Answer, asker: str, permalink: str | None = None
     citations = tuple(CitedClause(c.id, c.label, c.text) for c in answer.citations)
     if not citations and clause_lookup is not None:
         nearest = []
-        for clause_id in (answer.signals or {}).get("nearest", [])[:3]:
+        for clause_id in answer.nearest[:3]:
             clause = clause_lookup(clause_id)
             if clause is not None:
                 nearest.append(CitedClause(clause.id, clause.label, clause.text))

@@ -105,7 +105,8 @@ def answer_and_record(deps: AppDeps, slack_text: str, *, bot_user_id: str | None
     if is_notice(answer):
         return answer, None
     answer_id = deps.store.record_answer(answer, user_id=user_id, channel=channel, thread_ts=thread_ts,
-                                         surface=surface, slack_text=slack_text)
+                                         surface=surface, slack_text=slack_text,
+                                         record=answer.record.to_dict() if answer.record else None)
     return answer, answer_id
 
 

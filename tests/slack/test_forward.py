@@ -1,5 +1,6 @@
 """Forward to the contact window from Slack: button → modal → e-mail, through the real app over HTTP,
-the local Web API stand-in and a real SMTP server (aiosmtpd)."""
+the local Web API stand-in and a real SMTP server (aiosmtpd). The app's answerer counts its
+questions: forwarding reads the stored answer and its record, it never answers again."""
 from __future__ import annotations
 
 import json
@@ -8,8 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from tests.handoff_support import SmtpServer, free_port
 
+from bot.answerer import Answerer
 from bot.handoff.outbox import FAILED_PERMANENT, NO_SERVER, PENDING, SENT, Outbox
 from bot.listeners.actions.forward import ACTION_ID, CALLBACK_ID, forward_modal, idempotency_key
+from bot.record import AnswerRecord
 from tests.slack.driver import BOT_TOKEN, CHANNEL, USER
 from tests.slack_api_stub import SlackApiStub
 
@@ -56,22 +59,42 @@ def smtp(request, monkeypatch):
     server.stop()
 
 
+class CountingAnswerer(Answerer):
+    """The real answerer on the session's index, counting the questions it is asked."""
+
+    def __init__(self, searcher):
+        super().__init__(lambda: searcher)
+        self.asked: list[str] = []
+
+    def answer(self, question, **kwargs):
+        self.asked.append(question)
+        return super().answer(question, **kwargs)
+
+
 @pytest.fixture()
-def slack_bot(slack_settings, answerer, smtp):
+def slack_bot(slack_settings, searcher, smtp):
     """The app as conftest builds it, but after SMTP_* are set (the hand-off reads them at start)."""
     from bot.slack_app import create_app
 
-    bot = create_app(slack_settings, answerer)
+    bot = create_app(slack_settings, CountingAnswerer(searcher))
     yield bot
     bot.close()
 
 
-def ask_in_thread(slack_bot, question: str, thread_ts: str = "1710000000.000100", surface: str = "mention"):
-    """An answer as the bot showed it in a channel thread (the answer log row the button points at)."""
+def ask_in_thread(slack_bot, question: str, thread_ts: str = "1710000000.000100", surface: str = "mention",
+                  keep_record: bool = True):
+    """An answer as the bot showed it in a channel thread (the answer log row the button points at);
+    `keep_record=False`: as a version that kept no record left it."""
     answer = slack_bot.deps.answerer.answer(question)
     answer_id = slack_bot.deps.store.record_answer(answer, user_id=USER, channel=CHANNEL, thread_ts=thread_ts,
-                                                   surface=surface)
+                                                   surface=surface,
+                                                   record=answer.record.to_dict() if keep_record else None)
     return answer, answer_id
+
+
+def asked(slack_bot) -> list[str]:
+    """The questions the app's answerer was asked."""
+    return slack_bot.deps.answerer.asked
 
 
 def click_forward(sender, slack_stub, answer_id: str, **kwargs) -> dict:
@@ -263,6 +286,62 @@ def test_escalated_question_sends_the_clauses_the_assistant_looked_at(sender, sl
     body = mail.message.get_content()
     assert "御社の株価の見通しを教えてください" in body
     assert "いずれも質問への明確な答えではありません" in body and "- 第" in body
+    # the clauses are the ones the answer's record names, and nothing was answered again
+    listed = [line[2:] for line in body.splitlines() if line.startswith("- ")]
+    searcher = slack_bot.deps.answerer.searcher
+    assert listed == [searcher.clause(cid).label for cid in answer.record.nearest[:3]] != []
+    slack_bot.drain()
+    assert asked(slack_bot) == ["御社の株価の見通しを教えてください"]
+
+
+def test_forwarding_never_asks_the_answerer_again(sender, slack_stub, slack_bot, smtp):
+    """Button, modal (also with an edited question) and delivery read the stored answer: the only
+    question the answerer was ever asked is the one that made the answer."""
+    _, answer_id = ask_in_thread(slack_bot, "御社の株価の見通しを教えてください")
+    view = click_forward(sender, slack_stub, answer_id)
+    sent = sender.send_interaction(submission(view, question="株価の見通しと配当の予定を教えてください"))
+    assert sent.status == 200 and sent.body in ("", "{}")
+    [mail] = smtp.wait_for(1)
+    confirmation(slack_stub)
+    slack_bot.drain()
+    assert "配当の予定" in mail.message.get_content()
+    assert asked(slack_bot) == ["御社の株価の見通しを教えてください"]
+
+
+def test_the_answer_log_keeps_the_record_of_a_slack_answer(sender, slack_stub, slack_bot):
+    """An answer given through the running app is stored with its record, which reads back equal
+    to the record of the same question answered again."""
+    sender.send_event(sender.mention(RIGHTS_QUESTION))
+    [post] = slack_stub.wait_for("chat.postMessage")
+    slack_bot.drain()
+    ids = {e["value"] for b in post.body["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    [answer_id] = ids
+    stored = slack_bot.deps.store.get_answer(answer_id)
+    record = AnswerRecord.from_dict(stored.record)
+    expected = slack_bot.deps.answerer.answer(RIGHTS_QUESTION).record
+    assert record == expected
+    assert (record.status, record.nearest[0]) == (stored.status, stored.citation_ids[0])
+
+
+@pytest.mark.parametrize("question, escalated", [(RIGHTS_QUESTION, False), ("御社の株価の見通しを教えてください", True)])
+def test_an_answer_stored_without_a_record_still_forwards_what_it_showed(sender, slack_stub, slack_bot, smtp,
+                                                                           question, escalated):
+    """A row written before records were kept: its quoted clauses go along (an escalation quotes
+    none), and the question is not answered again to find any."""
+    answer, answer_id = ask_in_thread(slack_bot, question, keep_record=False)
+    assert answer.escalated == escalated
+    assert slack_bot.deps.store.get_answer(answer_id).record is None
+    view = click_forward(sender, slack_stub, answer_id)
+    sender.send_interaction(submission(view))
+    [mail] = smtp.wait_for(1)
+    confirmation(slack_stub)
+    slack_bot.drain()
+    body = mail.message.get_content()
+    assert question in body
+    listed = [line[2:] for line in body.splitlines() if line.startswith("- ")]
+    assert listed == [c.label for c in answer.citations or answer.related]
+    assert escalated or "第8条（個人情報に関する利用者の開示・訂正等の権利）" in listed
+    assert asked(slack_bot) == [question]
 
 
 def test_shortcut_result_forwards_the_pasted_message(sender, slack_stub, slack_bot, smtp):
@@ -284,6 +363,27 @@ def test_shortcut_result_forwards_the_pasted_message(sender, slack_stub, slack_b
     assert "転送しました" in text
     # the staff member's help was private: nothing is posted in the customer's thread
     assert slack_stub.calls("chat.postMessage") == []
+
+
+def test_a_row_without_its_answer_forwards_the_clauses_it_names(sender, slack_stub, slack_bot, smtp):
+    """An answer log row whose answer was not kept (the column is nullable) is forwarded from the
+    row's own fields: its question and the clauses it cites, read from the live index."""
+    import sqlite3
+    import time
+
+    with sqlite3.connect(slack_bot.deps.settings.db_path) as db:
+        db.execute("INSERT INTO answers (id, question, lang, status, citation_ids, user_id, channel, thread_ts,"
+                   " created_at, surface) VALUES ('bare1', ?, 'ja', 'answered', '[\"8\", \"gone\"]', ?, ?, ?, ?,"
+                   " 'mention')", (RIGHTS_QUESTION, USER, CHANNEL, "1710000000.000100", time.time()))
+    view = click_forward(sender, slack_stub, "bare1")
+    sender.send_interaction(submission(view))
+    [mail] = smtp.wait_for(1)
+    confirmation(slack_stub)
+    slack_bot.drain()
+    body = mail.message.get_content()
+    listed = [line[2:] for line in body.splitlines() if line.startswith("- ")]
+    assert RIGHTS_QUESTION in body and listed == [slack_bot.deps.answerer.searcher.clause("8").label]
+    assert asked(slack_bot) == []
 
 
 # --- the modal and the key, as pure functions ----------------------------------------------------

@@ -6,6 +6,9 @@ context and reply address. Submission (callback_id `forward_to_contact_modal`) â
 request is stored in the outbox and sent (bot.handoff); the asker privately gets the
 reference number (and a mailto: draft when nothing could be sent), and the conversation's
 thread says who forwarded it.
+
+Nothing here asks the answerer again: the clauses sent along are those the stored answer's
+record names (bot/record.py), and nothing slow runs before a submission is acknowledged.
 """
 from __future__ import annotations
 
@@ -22,17 +25,17 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import blocks
-from bot.answer import Answer
+from bot.answer import Answer, Citation
 from bot.handoff import compose
 from bot.handoff.compose import Handoff, HandoffError, handoff_from_answer, mailto_for
 from bot.handoff.service import (OUTCOME_IN_PROGRESS, OUTCOME_NO_SERVER, OUTCOME_QUEUED, OUTCOME_REFUSED,
                                  OUTCOME_SENT, Delivery, HandoffService)
-from bot.listeners.common import answer_slack_question, call_slack, started_watch
+from bot.listeners.common import call_slack, started_watch
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
 from bot.redact import EMAIL_MARK, PHONE_MARK
+from bot.record import AnswerRecord, RecordError
 from bot.slack_store import StoredAnswer
-from bot.slack_text import question_from_slack
 
 ACTION_ID = blocks.ACTION_FORWARD
 CALLBACK_ID = "forward_to_contact_modal"
@@ -220,7 +223,7 @@ def validate_submission(deps: AppDeps, body: dict, view: dict) -> tuple[Submissi
     if stored is None:
         return None, {QUESTION_BLOCK: t(lang, "err_gone")}
     user = body.get("user") or {}
-    answer = stored.answer or answer_slack_question(deps, question_from_slack(stored.question, mrkdwn=False))
+    answer = stored_answer(deps, stored)
     try:
         handoff = handoff_from_answer(answer, user.get("id") or "?", None, question=_value(values, QUESTION_BLOCK),
                                       context=_value(values, CONTEXT_BLOCK), reply_to=_value(values, REPLY_BLOCK),
@@ -300,17 +303,38 @@ def _permalink(deps: AppDeps, client: WebClient, channel: str | None, ts: str | 
         return None
 
 
+def stored_answer(deps: AppDeps, stored: StoredAnswer) -> Answer:
+    """The answer as it was shown, with the record of how it was decided: read from the answer
+    log, never asked again. A row kept before records has none (its citations then stand in for
+    the clauses looked at); a row without its answer is rebuilt from the row's own fields."""
+    record = None
+    if stored.record is not None:
+        try:
+            record = AnswerRecord.from_dict(stored.record)
+        except RecordError as exc:
+            log_event(deps.log, "slack.record_unreadable", logging.WARNING, answer_id=stored.id, error=str(exc))
+    if stored.answer is not None:
+        return dataclasses.replace(stored.answer, record=record)
+    clause = _clause_lookup(deps)
+    facts = deps.answerer.facts
+    citations = tuple(Citation(c.id, c.label, c.article, c.paragraph, c.item, c.title, c.text, 0.0, c.lead)
+                      for c in map(clause, stored.citation_ids) if c is not None)
+    return Answer(question=stored.question, status=stored.status, lang=stored.lang, lead="", citations=citations,
+                  contact=None, revision=facts.revision, company=facts.company_name, record=record)
+
+
+def _clause_lookup(deps: AppDeps) -> Callable[[str], object | None]:
+    """Clause by id in the live index; None for an id a newer revision no longer has."""
+    return {c.id: c for c in deps.answerer.searcher.clauses}.get
+
+
 def _clauses(deps: AppDeps, answer: Answer, handoff: Handoff) -> tuple:
-    """The clauses to show the contact window: those quoted, or for an escalation the nearest
-    ones the assistant looked at (the answer log does not keep them, so ask again)."""
+    """The clauses to show the contact window: those quoted, or for an escalation the nearest ones
+    the assistant looked at (`answer.nearest`: from the stored record)."""
     if handoff.citations:
         return handoff.citations
-    fresh = answer_slack_question(deps, question_from_slack(handoff.question, mrkdwn=False))  # typed in the form
-    nearest = fresh.signals.get("nearest") or [c.id for c in fresh.citations]
-    searcher = deps.answerer.searcher
-    with_signals = dataclasses.replace(answer, citations=(), signals={"nearest": nearest})
-    return handoff_from_answer(with_signals, handoff.asker, question=handoff.question, to_addr=handoff.to_addr,
-                               clause_lookup=searcher.clause).citations
+    return handoff_from_answer(answer, handoff.asker, question=handoff.question, to_addr=handoff.to_addr,
+                               clause_lookup=_clause_lookup(deps)).citations
 
 
 def _tell(deps: AppDeps, client: WebClient, *, channel: str | None, thread_ts: str | None, user_id: str | None,
