@@ -7,16 +7,15 @@ starts quoting the new revision. A failed post is logged and never fails the bui
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from bot.redact import redact
+from bot.settings import ANNOUNCE_ENV
 from index.diff import ADDED, CHANGED, MOVED, REMOVED, Change, PolicyDiff, diff_policies
 from index.policy import PolicyParseError, load, parse
 
 log = logging.getLogger(__name__)
 
-ANNOUNCE_ENV = "POLICYBOT_ANNOUNCE_CHANNEL"
 MAX_DETAILED = 12  # changes shown with their text; Slack allows 50 blocks per message
 MAX_MOVES = 30  # renumbered clauses listed by label
 _CONTEXT = 40  # unchanged characters kept on each side of an edit
@@ -131,28 +130,13 @@ def post_announcement(client, channel: str, diff: PolicyDiff) -> bool:
     return True
 
 
-def announce_channel(settings=None) -> str | None:
-    """The channel to announce in, or None when announcements are off."""
-    value = getattr(settings, "announce_channel", None) or os.environ.get(ANNOUNCE_ENV, "")
-    return value.strip() or None
-
-
-def make_client(settings):
-    from slack_sdk import WebClient
-
-    base_url = settings.slack_api_url or WebClient.BASE_URL
-    if not base_url.endswith("/"):
-        base_url += "/"
-    return WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=10)
-
-
 def announce_build(settings, report, client=None) -> bool:
     """After `policybot build`: post what changed, when announcements are configured.
 
     Nothing is posted for a first build (nothing to compare), a skipped build, or a rebuild
     of an unchanged text. Returns True when a message was posted.
     """
-    channel = announce_channel(settings)
+    channel = settings.announce_channel
     if not channel or report.skipped or report.previous_policy_text is None:
         return False
     if client is None and not settings.slack_bot_token:
@@ -167,7 +151,11 @@ def announce_build(settings, report, client=None) -> bool:
     diff = diff_policies(old, new)
     if not diff.has_changes:
         return False
-    return post_announcement(client or make_client(settings), channel, diff)
+    if client is None:
+        from bot.slack_client import make_client  # the Slack SDK only when there is something to post
+
+        client = make_client(settings)
+    return post_announcement(client, channel, diff)
 
 
 def _built_policy(report, settings):

@@ -28,8 +28,6 @@ from slack_bolt.error import BoltError, BoltUnhandledRequestError
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from bot import slack_intake as intake
 
@@ -38,51 +36,27 @@ from bot.listeners import Registrar, Surfaces, register_all
 from bot.listeners.deps import AppDeps, TrackingExecutor
 from bot.listeners.middleware import describe
 from bot.logging_setup import configure_logging, log_event
-from bot.handoff.outbox import Outbox
+from bot.handoff.service import HandoffService
 from bot.handoff.smtp import SmtpConfigError
 from bot.retention import RetentionWorker
+from bot.services import handoff_service
 from bot.settings import Settings
+from bot.slack_client import make_client
 from bot.slack_store import SlackStore, StoreError
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 ANSWER_WORKERS = 4  # the model is CPU-bound: more workers than cores only add contention
 LISTENER_WORKERS = 32  # Bolt's side: ack-and-enqueue only, so many cheap threads
-SERVER_ERROR_RETRIES = 2  # a 5xx from the Web API is tried again twice …
-SERVER_ERROR_BACKOFF_S = 0.5  # … after 0.5 s and 1 s (each plus up to 1 s of jitter)
 
 log = logging.getLogger("bot.slack")
 
-__all__ = ["AppDeps", "Registrar", "SlackBot", "SlackConfigError", "SlackHttpServer", "create_app", "serve"]
+__all__ = ["AppDeps", "Registrar", "SlackBot", "SlackConfigError", "SlackHttpServer", "create_app", "make_client",
+           "serve"]
 
 
 class SlackConfigError(ValueError):
     """A setting needed to talk to Slack is missing; the message says which and where."""
-
-
-class ServerErrorRetry(ServerErrorRetryHandler):
-    """Retries every 5xx (slack_sdk's own handler only 500 and 503): a 502 or 504 from a gateway
-    in front of Slack is as passing, and the answer it would lose took the user's question."""
-
-    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
-        return response is not None and 500 <= response.status_code <= 599
-
-
-def make_client(settings: Settings) -> WebClient:
-    """The bot's Web API client; SLACK_API_URL points it elsewhere (tests, proxies).
-
-    Rate limits (429, after Retry-After) and server errors (5xx, with exponential backoff and
-    jitter) are retried; what still fails reaches the caller, which tells the user.
-    """
-    kwargs = {}
-    if settings.slack_api_url:
-        kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
-    client = WebClient(token=settings.slack_bot_token, timeout=10, **kwargs)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    client.retry_handlers.append(ServerErrorRetry(
-        max_retry_count=SERVER_ERROR_RETRIES,
-        interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=SERVER_ERROR_BACKOFF_S)))
-    return client
 
 
 @dataclass
@@ -120,13 +94,16 @@ class SlackBot:
 
 
 def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None = None,
-               client: WebClient | None = None, extra_registrars: Iterable[Registrar] = (),
-               answer_workers: int = ANSWER_WORKERS) -> SlackBot:
-    """Build the Slack app around an already loaded `answerer` (the model loads once per process).
+               client: WebClient | None = None, handoff: HandoffService | None = None,
+               extra_registrars: Iterable[Registrar] = (), answer_workers: int = ANSWER_WORKERS) -> SlackBot:
+    """Build the Slack app and every service it uses, once, around an already loaded `answerer`
+    (the model loads once per process); listeners get them through `AppDeps`.
 
     `db`: an open SlackStore to share (default: open `settings.db_path`, closed by `close()`).
-    `extra_registrars`: more `register(app, deps)` callables, run after ours (the contact
-    hand-off's `bot.listeners.actions.forward` is registered automatically when it exists).
+    `client`: the Web API client (default: `bot.slack_client.make_client(settings)`).
+    `handoff`: the contact-window hand-off (default: outbox, SMTP and backoff from `settings`;
+    a bad SMTP_* value raises SmtpConfigError here, before anything is opened).
+    `extra_registrars`: more `register(app, deps)` callables, run after ours.
     Calls Slack's auth.test once, so a wrong token fails here with a clear BoltError.
     """
     if not settings.slack_bot_token:
@@ -135,9 +112,10 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
     if not settings.slack_app_token and not settings.slack_signing_secret:
         raise SlackConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it (Basic "
                                "Information → App Credentials), or set SLACK_APP_TOKEN to use Socket Mode")
+    handoff = handoff or handoff_service(settings)
     store = db or SlackStore(settings.db_path)
     store.prune_events()
-    deps = AppDeps(settings=settings, answerer=answerer, store=store,
+    deps = AppDeps(settings=settings, answerer=answerer, store=store, handoff=handoff,
                    work=TrackingExecutor(max_workers=answer_workers, thread_name_prefix="policybot-answer"),
                    listeners=TrackingExecutor(max_workers=LISTENER_WORKERS, thread_name_prefix="policybot-bolt"))
     client = client or make_client(settings)
@@ -176,7 +154,7 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
         return None
 
     surfaces = register_all(app, deps, extra_registrars)
-    retention = RetentionWorker(store, Outbox(settings.db_path), settings.retention_days).start()
+    retention = RetentionWorker(store, handoff.outbox, settings.retention_days).start()
     deps.on_close.append(retention.stop)
     return SlackBot(app=app, deps=deps, surfaces=surfaces, owns_store=db is None)
 

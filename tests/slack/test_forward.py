@@ -56,12 +56,18 @@ def smtp(request, monkeypatch):
     server.stop()
 
 
+MAIL_SETTINGS = {"smtp_host", "smtp_port", "smtp_user", "smtp_password", "smtp_from", "smtp_security",
+                 "handoff_retry_base", "handoff_retry_cap"}
+
+
 @pytest.fixture()
 def slack_bot(slack_settings, answerer, smtp):
-    """The app as conftest builds it, but after SMTP_* are set (the hand-off reads them at start)."""
+    """The app as conftest builds it, with SMTP_* and the retry backoff read after the `smtp` fixture set them."""
+    from bot.settings import Settings
     from bot.slack_app import create_app
 
-    bot = create_app(slack_settings, answerer)
+    mail = Settings.from_env().model_dump(include=MAIL_SETTINGS)
+    bot = create_app(slack_settings.model_copy(update=mail), answerer)
     yield bot
     bot.close()
 
