@@ -143,7 +143,7 @@ def run_build(settings: Settings, *, force: bool, rollback: bool, accept_removal
     new_policy = store.load_policy(settings.policy_path)  # a broken text stops here, before the index is touched
     old_text = store.built_policy_text(settings.index_dir)
     if old_text is not None:
-        _print_change_summary(old_text, new_policy)
+        _print_change_summary(old_text, new_policy, color=sys.stdout.isatty() and not settings.no_color)
     bar = _progress_bar(enabled=not quiet and sys.stderr.isatty())
     report = store.build(settings.policy_path, settings.index_dir, settings.model, force=force,
                          progress=bar, accept_removals=accept_removals)
@@ -187,7 +187,7 @@ def _progress_bar(enabled: bool):
     return step
 
 
-def _print_change_summary(old_text: str, new_policy) -> None:
+def _print_change_summary(old_text: str, new_policy, *, color: bool) -> None:
     """What a maintainer must review before the new text goes live (issue: clause-level diff)."""
     from index.diff import diff_policies, format_terminal
     from index.policy import PolicyParseError, parse
@@ -198,7 +198,7 @@ def _print_change_summary(old_text: str, new_policy) -> None:
         return  # the live index's own copy no longer parses (damaged, or an older parser): nothing to compare
     if old_policy.sha256 == new_policy.sha256:
         return
-    print(format_terminal(diff_policies(old_policy, new_policy), color=sys.stdout.isatty()))
+    print(format_terminal(diff_policies(old_policy, new_policy), color=color))
 
 
 # --- ask / chat --------------------------------------------------------------------------
