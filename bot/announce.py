@@ -7,15 +7,17 @@ starts quoting the new revision. A failed post is logged and never fails the bui
 from __future__ import annotations
 
 import logging
-import os
+from typing import TYPE_CHECKING
 
 from bot.redact import redact
-from index.build import BuildReport
+from bot.settings import ANNOUNCE_ENV
 from index.diff import ADDED, CHANGED, MOVED, REMOVED, Change, PolicyDiff
+
+if TYPE_CHECKING:
+    from index.build import BuildReport
 
 log = logging.getLogger(__name__)
 
-ANNOUNCE_ENV = "POLICYBOT_ANNOUNCE_CHANNEL"
 MAX_DETAILED = 12  # changes shown with their text; Slack allows 50 blocks per message
 MAX_MOVES = 30  # renumbered clauses listed by label
 _CONTEXT = 40  # unchanged characters kept on each side of an edit
@@ -130,21 +132,6 @@ def post_announcement(client, channel: str, diff: PolicyDiff) -> bool:
     return True
 
 
-def announce_channel(settings=None) -> str | None:
-    """The channel to announce in, or None when announcements are off."""
-    value = getattr(settings, "announce_channel", None) or os.environ.get(ANNOUNCE_ENV, "")
-    return value.strip() or None
-
-
-def make_client(settings):
-    from slack_sdk import WebClient
-
-    base_url = settings.slack_api_url or WebClient.BASE_URL
-    if not base_url.endswith("/"):
-        base_url += "/"
-    return WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=10)
-
-
 def announce_build(settings, report: BuildReport, client=None) -> bool:
     """After `policybot build`: post the build's diff, when announcements are configured.
 
@@ -152,10 +139,14 @@ def announce_build(settings, report: BuildReport, client=None) -> bool:
     Nothing is posted for a first build (nothing to compare), a skipped build, or a rebuild
     of an unchanged text. Returns True when a message was posted.
     """
-    channel = announce_channel(settings)
+    channel = settings.announce_channel
     if not channel or report.skipped or report.diff is None or not report.diff.has_changes:
         return False
     if client is None and not settings.slack_bot_token:
         log.warning("%s is set but SLACK_BOT_TOKEN is not: cannot announce the policy change", ANNOUNCE_ENV)
         return False
-    return post_announcement(client or make_client(settings), channel, report.diff)
+    if client is None:
+        from bot.slack_client import make_client  # the Slack SDK only when there is something to post
+
+        client = make_client(settings)
+    return post_announcement(client, channel, report.diff)

@@ -1,47 +1,86 @@
-"""`policybot` command line: build, ask, chat, eval, serve (+ commands registered by feature modules).
+"""`policybot` command line (click): build, ask, chat, eval, serve, and diff, handoff, data.
 
-User mistakes (no index, missing policy file, model not available offline) end in one
-clear message on stderr and exit code 2 — never a traceback.
+Each command is a composition root: it reads `Settings` once, builds what it needs and imports
+only that (`policybot --help` and `policybot diff` load no model). User mistakes (no index,
+missing policy file, model not available offline, a bad setting, a bad option) end in one
+clear line on stderr and exit code 2 — never a traceback: `main` is the one place that maps
+them.
 """
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
+import click
+
+from bot.cli_base import EXIT_USER_ERROR, UserError, location_options, user_error_types
+from bot.data_cli import data
+from bot.diff_cli import diff
+from bot.handoff.cli import handoff
 from bot.settings import Settings
 from bot.terminal_text import json_line, stdin_lines, valid_text
 
-EXIT_USER_ERROR = 2
+__all__ = ["EXIT_USER_ERROR", "UserError", "ask_line", "check_index_fresh", "cli", "load_answerer", "main", "run"]
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click ≥ 8.2
 
 
-class UserError(Exception):
-    """Something the user can fix; the message says how."""
+class PolicybotGroup(click.Group):
+    """The root command, and the one place where errors become exit codes: a user error (a bad
+    option, a bad setting, no index, …) is one line on stderr and exit 2, never a traceback;
+    otherwise the command's own return value is the exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra) -> int:
+        code = self._exit_code(args, prog_name, complete_var, **extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _exit_code(self, args, prog_name, complete_var, **extra) -> int:
+        try:
+            return int(super().main(args, prog_name, complete_var, standalone_mode=False, **extra) or 0)
+        except _NO_ARGS as exc:  # `policybot` or `policybot data` alone: the help, as a usage error
+            print(exc.format_message())
+            return EXIT_USER_ERROR
+        except click.UsageError as exc:  # a bad option or argument, and where its usage is
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            _say(f"{exc.format_message()}{where}")
+            return EXIT_USER_ERROR
+        except click.ClickException as exc:
+            _say(exc.format_message())
+            return exc.exit_code
+        except (click.Abort, KeyboardInterrupt):
+            return 130
+        except BrokenPipeError:
+            return 0
+        except Exception as exc:
+            if isinstance(exc, user_error_types()):
+                _say(str(exc))
+                return EXIT_USER_ERROR
+            if isinstance(exc, OSError):  # a path the user gave that cannot be used (permissions, a file for a dir)
+                where = f": {exc.filename}" if exc.filename else ""
+                _say(f"{exc.strerror or type(exc).__name__}{where}; check the path and its permissions")
+                return EXIT_USER_ERROR
+            raise
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from bot.calibration import CalibrationError
-    from bot.settings import SettingsError
-    from index.embed import ModelUnavailableError
-    from index.guard import UnsafeSwitchError
-    from index.policy import PolicyParseError
-    from index.store import IndexUnavailableError
-
-    return (UserError, SettingsError, ModelUnavailableError, PolicyParseError, IndexUnavailableError,
-            UnsafeSwitchError, CalibrationError, FileNotFoundError)
+@click.group("policybot", cls=PolicybotGroup, context_settings=CONTEXT, epilog="""\b
+examples:
+  policybot build
+  policybot ask 利用料金の請求に個人情報を使いますか
+  echo 'Do you share my data?' | policybot ask --json -
+  policybot eval ../shared/eval/questions-dev.jsonl""")
+def cli() -> None:
+    """Answers questions about the privacy policy, citing its clauses."""
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
-    if getattr(args, "policy", None):
-        settings = replace(settings, policy_path=Path(args.policy))
-    if getattr(args, "index", None):
-        settings = replace(settings, index_dir=Path(args.index))
-    return settings
+cli.add_command(diff)
+cli.add_command(handoff)
+cli.add_command(data)
 
 
 def check_index_fresh(settings: Settings) -> dict:
@@ -78,12 +117,27 @@ def load_answerer(settings: Settings):
 
 
 # --- build -----------------------------------------------------------------------------
-def cmd_build(args: argparse.Namespace) -> int:
+@cli.command(short_help="build the index from the policy text")
+@location_options
+@click.option("--force", is_flag=True, help="rebuild even if the policy and model are unchanged")
+@click.option("--rollback", is_flag=True, help="make the previous index generation live again")
+@click.option("--accept-removals", is_flag=True,
+              help="switch even if the new text has no contact address or revision date, or removes "
+                   "more than a fifth of the live clauses")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+def build(policy: Path | None, index: Path | None, force: bool, rollback: bool, accept_removals: bool,
+          quiet: bool) -> int:
+    """Build the index from the policy text (a no-op when the policy and model are unchanged)."""
+    return run_build(Settings.from_env(policy_path=policy, index_dir=index), force=force, rollback=rollback,
+                     accept_removals=accept_removals, quiet=quiet)
+
+
+def run_build(settings: Settings, *, force: bool, rollback: bool, accept_removals: bool, quiet: bool) -> int:
+    """Build (or roll back) the index, print what changed, and announce it in Slack when configured."""
     from bot.calibration import calibration_stamp
     from index import build, store
 
-    settings = _settings(args)
-    if args.rollback:
+    if rollback:
         name = store.rollback(settings.index_dir)
         print(f"rolled back: {settings.index_dir} now serves generation {name}")
         return 0
@@ -92,9 +146,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     if plan.diff is not None:  # what a maintainer must review before the new text goes live
         from index.diff import format_terminal
 
-        print(format_terminal(plan.diff, color=sys.stdout.isatty()))
-    bar = _progress_bar(enabled=not args.quiet and sys.stderr.isatty())
-    report = build.execute(plan, force=args.force, progress=bar, accept_removals=args.accept_removals,
+        print(format_terminal(plan.diff, color=sys.stdout.isatty() and not settings.no_color))
+    bar = _progress_bar(enabled=not quiet and sys.stderr.isatty())
+    report = build.execute(plan, force=force, progress=bar, accept_removals=accept_removals,
                            calibration=calibration.to_json())
     if report.skipped:
         print(f"index is up to date ({report.clause_count} clauses, model {report.model}) at "
@@ -139,20 +193,24 @@ def _progress_bar(enabled: bool):
 
 
 # --- ask / chat --------------------------------------------------------------------------
-def cmd_ask(args: argparse.Namespace) -> int:
+@cli.command(short_help="answer one question (or one per line with '--json -'; a line may be "
+                        "{\"question\": …, \"history\": [earlier questions]})")
+@location_options
+@click.option("--json", "as_json", is_flag=True, help="print the JSON answer object")
+@click.argument("question", nargs=-1, required=True)
+def ask(policy: Path | None, index: Path | None, as_json: bool, question: tuple[str, ...]) -> int:
+    """Answer QUESTION; '-' reads one question per line from stdin and writes one JSON object a line."""
     from bot.answer import render_text
 
-    settings = _settings(args)
-    answerer = load_answerer(settings)
-    if args.question == ["-"]:
+    answerer = load_answerer(Settings.from_env(policy_path=policy, index_dir=index))
+    if question == ("-",):
         for line in stdin_lines(sys.stdin):
-            question, history = ask_line(line)
-            sys.stdout.write(json_line(answerer.answer(question, history=history).to_json()) + "\n")
+            text, history = ask_line(line)
+            sys.stdout.write(json_line(answerer.answer(text, history=history).to_json()) + "\n")
             sys.stdout.flush()
         return 0
-    question = " ".join(valid_text(word) for word in args.question)
-    result = answerer.answer(question)
-    if args.json:
+    result = answerer.answer(" ".join(valid_text(word) for word in question))
+    if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         print(render_text(result))
@@ -186,11 +244,13 @@ CHAT_NEW = "/new"
 CHAT_MAX_HISTORY = 10  # earlier questions kept as context; followup.py reads only the last few
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
+@cli.command(short_help="interactive terminal session")
+@location_options
+def chat(policy: Path | None, index: Path | None) -> int:
+    """An interactive terminal session: follow-ups keep the context, /new starts over."""
     from bot.answer import render_text
 
-    settings = _settings(args)
-    answerer = load_answerer(settings)
+    answerer = load_answerer(Settings.from_env(policy_path=policy, index_dir=index))
     facts = answerer.facts
     print(f"{facts.company_name or ''} 個人情報保護方針アシスタント（{facts.revision or '?'} 改定版）")
     print("質問を入力してください / Ask a question about the privacy policy. Ctrl-D or 'exit' to quit.")
@@ -219,125 +279,67 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 # --- eval --------------------------------------------------------------------------------
-def cmd_eval(args: argparse.Namespace) -> int:
+@cli.command("eval", short_help="recall@1/@3, MRR and escalation accuracy on a question or conversation file")
+@location_options
+@click.argument("questions")
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("-v", "--verbose", is_flag=True, help="list every miss")
+def evaluate_command(policy: Path | None, index: Path | None, questions: str, as_json: bool, verbose: bool) -> int:
+    """Score the bot on QUESTIONS: a JSONL question file (id, q, kind, lang, gold, escalate, contact)
+    or conversation file (id, kind, turns, gold, escalate, contact)."""
     from bot.evaluate import evaluate, format_report, load_questions
 
-    settings = _settings(args)
+    settings = Settings.from_env(policy_path=policy, index_dir=index)
     try:  # read the questions before the model: a mistyped path should fail at once
-        questions = load_questions(Path(args.questions))
+        rows = load_questions(Path(questions))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     answerer = load_answerer(settings)
     started = time.perf_counter()
-    report = evaluate(answerer, questions)
+    report = evaluate(answerer, rows)
     report["seconds"] = round(time.perf_counter() - started, 2)
-    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report, args.verbose))
+    print(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_report(report, verbose))
     return 0
 
 
 # --- serve -------------------------------------------------------------------------------
-def cmd_serve(args: argparse.Namespace) -> int:
+@cli.command(short_help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set)")
+@location_options
+@click.option("--auto-build", is_flag=True, help="build the index first if it is missing or stale")
+def serve(policy: Path | None, index: Path | None, auto_build: bool) -> int:
+    """Run the Slack bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT at /slack/events."""
     from bot.answerer import Answerer
     from bot.metrics import BotMetrics
-    from bot.reload import SearcherHolder, reload_interval_from_env
-    from bot.slack_app import serve
+    from bot.reload import SearcherHolder
+    from bot.slack_app import serve as serve_slack
 
-    settings = _settings(args)
+    settings = Settings.from_env(policy_path=policy, index_dir=index)
     if not settings.slack_bot_token:
         raise UserError("SLACK_BOT_TOKEN is not set: see README \"Run it in Slack\" (or use `policybot chat`)")
-    if args.auto_build:
+    if auto_build:
         from bot.calibration import calibration_stamp
         from index.build import build
 
         build(settings.policy_path, settings.index_dir, settings.model, calibration=calibration_stamp().to_json())
     check_index_fresh(settings)
-    try:
-        interval = reload_interval_from_env()
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
     metrics = BotMetrics()  # one registry: answers counted by the app, reloads by the holder
-    holder = SearcherHolder.load(settings.index_dir, model=settings.model, interval=interval,
+    holder = SearcherHolder.load(settings.index_dir, model=settings.model, interval=settings.reload_seconds,
                                  policy_path=settings.policy_path, metrics=metrics).start()
     try:
-        return serve(settings, Answerer(holder, settings.contact_email_override), metrics=metrics) or 0
+        return serve_slack(settings, Answerer(holder, settings.contact_email_override), metrics=metrics) or 0
     finally:
         holder.stop()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="policybot",
-        description="Answers questions about the privacy policy, citing its clauses.",
-        epilog="examples:\n  policybot build\n  policybot ask 利用料金の請求に個人情報を使いますか\n"
-               "  echo 'Do you share my data?' | policybot ask --json -\n"
-               "  policybot eval ../shared/eval/questions-dev.jsonl",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--policy", help="policy text file (default: $POLICYBOT_POLICY or policy_text/privacy_policy.txt)")
-    common.add_argument("--index", help="index directory (default: $POLICYBOT_INDEX or var/index)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("build", parents=[common], help="build the index from the policy text")
-    p.add_argument("--force", action="store_true", help="rebuild even if the policy and model are unchanged")
-    p.add_argument("--rollback", action="store_true", help="make the previous index generation live again")
-    p.add_argument("--accept-removals", action="store_true",
-                   help="switch even if the new text has no contact address or revision date, or removes "
-                        "more than a fifth of the live clauses")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_build)
-
-    p = sub.add_parser("ask", parents=[common], help="answer one question (or one per line with '--json -'; "
-                       "a line may be {\"question\": …, \"history\": [earlier questions]})")
-    p.add_argument("--json", action="store_true", help="print the JSON answer object")
-    p.add_argument("question", nargs="+", help="the question; '-' reads one question per line from stdin")
-    p.set_defaults(func=cmd_ask)
-
-    p = sub.add_parser("chat", parents=[common], help="interactive terminal session")
-    p.set_defaults(func=cmd_chat)
-
-    p = sub.add_parser("eval", parents=[common], help="recall@1/@3, MRR and escalation accuracy on a question "
-                       "or conversation file")
-    p.add_argument("questions", help="JSONL question file (id, q, kind, lang, gold, escalate, contact) or "
-                   "conversation file (id, kind, turns, gold, escalate, contact)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("-v", "--verbose", action="store_true", help="list every miss")
-    p.set_defaults(func=cmd_eval)
-
-    p = sub.add_parser("serve", parents=[common], help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set)")
-    p.add_argument("--auto-build", action="store_true", help="build the index first if it is missing or stale")
-    p.set_defaults(func=cmd_serve)
-
-    for register in _feature_registrars():
-        register(sub)
-    return parser
-
-
-def _feature_registrars():
-    """Commands contributed by feature modules (policy diff, hand-off outbox, stored data)."""
-    from bot.data_cli import register_cli as register_data
-    from bot.diff_cli import register_cli as register_diff
-    from bot.handoff.cli import register_cli as register_handoff
-
-    return [register_diff, register_handoff, register_data]
-
-
+# --- running it --------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except _user_errors() as exc:
-        print(f"policybot: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
-    except OSError as exc:  # a path the user gave that cannot be used (permissions, a file where a directory goes)
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"policybot: {exc.strerror or type(exc).__name__}{where}; check the path and its permissions",
-              file=sys.stderr)
-        return EXIT_USER_ERROR
+    """Run one command in this process; returns its exit code (tests, `run`)."""
+    return cli.main(args=argv, prog_name="policybot", standalone_mode=False)
+
+
+def _say(message: str) -> None:
+    """One line on stderr, whatever the message held."""
+    print("policybot: " + " ".join(message.split()), file=sys.stderr)
 
 
 def run() -> None:

@@ -3,101 +3,112 @@
 `purge` does by hand what the running bot does every hour with POLICYBOT_RETENTION_DAYS;
 `forget` answers a deletion request (第8条) for one Slack user. Both print what they deleted.
 Exit codes: 0 done, 1 done except unsent hand-offs that were kept, 2 a usage error (one line,
-through bot.cli's UserError).
+through bot.cli_base's UserError).
 """
 from __future__ import annotations
 
-import argparse
+import math
 import re
 from typing import TYPE_CHECKING
 
-from bot.cli import UserError
+import click
 
-if TYPE_CHECKING:  # the storage layer loads only when a `data` command runs, not for `policybot ask`
+from bot.cli_base import UserError, db_option, settings_for_db
+
+if TYPE_CHECKING:
     from bot.retention import Removed
 
 EXIT_KEPT = 1
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-def register_cli(subparsers) -> None:
-    """Add `data` with `purge` and `forget` to the `policybot` parser."""
-    parser = subparsers.add_parser(
-        "data", help="delete stored answers, votes and hand-offs (retention, deletion requests)",
-        description="What the bot stores (POLICYBOT_DB): the answers it showed with their questions "
-                    "(e-mail addresses and phone numbers removed), votes, and the hand-offs to the contact "
-                    "window (the full text until the e-mail is sent).",
-        epilog="examples:\n  policybot data purge --older-than 30\n  policybot data forget U0123ABCD\n"
-               "  policybot data forget U0123ABCD --drop-unsent   # also requests not yet e-mailed",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", help="SQLite file or database URL (default: $POLICYBOT_DATABASE_URL, else "
-                                     "$POLICYBOT_DB or var/policybot.sqlite3)")
-    commands = parser.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
-
-    p = commands.add_parser("purge", help="delete what is older than D days (sent hand-offs included)")
-    p.add_argument("--older-than", type=_days, required=True, metavar="D", help="age in days (0: everything)")
-    p.set_defaults(func=cmd_purge)
-
-    p = commands.add_parser("forget", help="delete everything stored about one Slack user")
-    p.add_argument("user", metavar="SLACK_USER_ID", help="the member ID, e.g. U0123ABCD (profile → ⋮ → Copy member ID)")
-    p.add_argument("--drop-unsent", action="store_true",
-                   help="also delete the user's hand-offs not yet e-mailed to the contact window")
-    p.set_defaults(func=cmd_forget)
+@click.group(short_help="delete stored answers, votes and hand-offs (retention, deletion requests)", epilog="""\b
+examples:
+  policybot data purge --older-than 30
+  policybot data forget U0123ABCD
+  policybot data forget U0123ABCD --drop-unsent   # also requests not yet e-mailed""")
+@db_option
+@click.pass_context
+def data(ctx: click.Context, db: str | None) -> None:
+    """What the bot stores (POLICYBOT_DB): the answers it showed with their questions (e-mail
+    addresses and phone numbers removed), votes, and the hand-offs to the contact window (the full
+    text until the e-mail is sent)."""
+    ctx.obj = db
 
 
-def _days(text: str) -> float:
-    try:
-        days = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
-    if not 0 <= days < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days (0 or more)")
-    return days
+class Days(click.ParamType):
+    """An age in days: 0 or more."""
+
+    name = "D"
+
+    def convert(self, value, param, ctx) -> float:
+        try:
+            days = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number of days", param, ctx)
+        if not (math.isfinite(days) and days >= 0):
+            self.fail(f"{value!r} is not a number of days (0 or more)", param, ctx)
+        return days
 
 
-def _open(args: argparse.Namespace):
+@data.command("purge", short_help="delete what is older than D days (sent hand-offs included)")
+@click.option("--older-than", type=Days(), required=True, metavar="D", help="age in days (0: everything)")
+@click.pass_obj
+def purge_command(db: str | None, older_than: float) -> int:
+    """Delete answers, votes and sent hand-offs older than --older-than days."""
+    return cmd_purge(db, older_than)
+
+
+@data.command("forget", short_help="delete everything stored about one Slack user")
+@click.argument("user", metavar="SLACK_USER_ID")
+@click.option("--drop-unsent", is_flag=True,
+              help="also delete the user's hand-offs not yet e-mailed to the contact window")
+@click.pass_obj
+def forget_command(db: str | None, user: str, drop_unsent: bool) -> int:
+    """Delete everything stored about SLACK_USER_ID, the member ID (e.g. U0123ABCD: profile → ⋮ → Copy member ID)."""
+    return cmd_forget(db, user, drop_unsent)
+
+
+def _open(db: str | None):
     """The bot's store and outbox on one database; UserError (one line, exit 2) for a missing,
     foreign or newer database."""
     from bot.handoff.outbox import Outbox
-    from bot.settings import Settings
     from bot.slack_store import SlackStore
     from bot.storage import Database, StorageError, open_database, sqlite_path
 
-    target = args.db or Settings.from_env().database
+    target = settings_for_db(db).database_url
     path = sqlite_path(target)
     if path is not None and not path.is_file():
         raise UserError(f"no database at {path}: nothing is stored there (set POLICYBOT_DB or --db to the bot's file)")
     try:
-        db: Database = open_database(target)[0]
+        database: Database = open_database(target)[0]
     except StorageError as exc:
         raise UserError(str(exc)) from None
-    return SlackStore(db), Outbox(db)
+    return SlackStore(database), Outbox(database)
 
 
-def cmd_purge(args: argparse.Namespace) -> int:
-    """Delete answers, votes and sent hand-offs older than --older-than days."""
+def cmd_purge(db: str | None, older_than: float) -> int:
     from bot.retention import purge
 
-    store, outbox = _open(args)
+    store, outbox = _open(db)
     try:
-        removed = purge(store, outbox, args.older_than)
+        removed = purge(store, outbox, older_than)
     finally:
         store.db.close()
-    print(f"deleted {_counts(removed)} older than {args.older_than:g} days")
+    print(f"deleted {_counts(removed)} older than {older_than:g} days")
     return _report_unsent(removed, "older than that and never sent")
 
 
-def cmd_forget(args: argparse.Namespace) -> int:
-    """Delete everything stored about one Slack user."""
-    user = args.user.strip()
+def cmd_forget(db: str | None, user: str, drop_unsent: bool) -> int:
+    from bot.retention import forget
+
+    user = user.strip()
     if not _SLACK_USER_ID.match(user):
         raise UserError(f"{user!r} is not a Slack user ID (they look like U0123ABCD): copy it from the user's "
                          "Slack profile (⋮ → Copy member ID)")
-    from bot.retention import forget
-
-    store, outbox = _open(args)
+    store, outbox = _open(db)
     try:
-        removed = forget(store, outbox, user, drop_unsent=args.drop_unsent)
+        removed = forget(store, outbox, user, drop_unsent=drop_unsent)
     finally:
         store.db.close()
     print(f"deleted {_counts(removed)} of {user}" if removed.total else f"nothing stored about {user}")

@@ -10,7 +10,6 @@ fails is logged and the old index keeps serving.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from pathlib import Path
@@ -24,26 +23,10 @@ from index.store import load_searcher, read_manifest
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL = 30.0
-INTERVAL_ENV = "POLICYBOT_RELOAD_SECONDS"
+DEFAULT_INTERVAL = 30.0  # seconds; Settings.reload_seconds ($POLICYBOT_RELOAD_SECONDS) sets it for `serve`
 _WARM_UP_QUERY = "個人情報の利用目的"
 
 Loader = Callable[[Path, "Searcher | None"], Searcher]
-
-
-def reload_interval_from_env() -> float:
-    """Seconds between manifest checks ($POLICYBOT_RELOAD_SECONDS; 0 = only on SIGHUP)."""
-    raw = os.environ.get(INTERVAL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{INTERVAL_ENV}={raw!r} is not a number of seconds (use e.g. 30, or 0 for SIGHUP only)") \
-            from None
-    if value < 0:
-        raise ValueError(f"{INTERVAL_ENV} must be 0 or more seconds, not {raw}")
-    return value
 
 
 def index_key(manifest: dict | None) -> tuple | None:
@@ -89,13 +72,12 @@ class SearcherHolder:
         self.metrics = metrics  # policybot_index_reloads_total, when serving /metrics
 
     @classmethod
-    def load(cls, index_dir: Path, *, model: str | None = None, interval: float | None = None,
+    def load(cls, index_dir: Path, *, model: str | None = None, interval: float = DEFAULT_INTERVAL,
              policy_path: Path | None = None, metrics: BotMetrics | None = None) -> "SearcherHolder":
         """Load the live index once and hold it (raises like index.store.load_searcher)."""
         loader = default_loader(model)
         searcher = loader(Path(index_dir), None)
-        return cls(index_dir, searcher, loader=loader,
-                   interval=reload_interval_from_env() if interval is None else interval, policy_path=policy_path,
+        return cls(index_dir, searcher, loader=loader, interval=interval, policy_path=policy_path,
                    metrics=metrics)
 
     # --- the provider ----------------------------------------------------------------------

@@ -1,77 +1,168 @@
-"""Runtime settings, read once from the environment (see README "Configuration")."""
+"""Every setting of the bot in one typed object, read from the environment once (README "Configuration").
+
+The composition roots (`policybot` commands, `create_app`) build one `Settings` and hand it,
+or the values taken from it, to the services they build; nothing below them reads the
+environment. Tests build `Settings(policy_path=…, …)` with explicit values, and derive
+variants with `settings.model_copy(update={…})`.
+"""
 from __future__ import annotations
 
 import math
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embed import DEFAULT_MODEL
 
-
 RETENTION_ENV = "POLICYBOT_RETENTION_DAYS"
+RELOAD_ENV = "POLICYBOT_RELOAD_SECONDS"
+ANNOUNCE_ENV = "POLICYBOT_ANNOUNCE_CHANNEL"
 DEFAULT_RETENTION_DAYS = 90.0
+DEFAULT_RELOAD_SECONDS = 30.0
+DEFAULT_PORT = 3000
+SMTP_VARIABLES = ("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_SECURITY")
 
 
 class SettingsError(ValueError):
     """An environment variable has a value the bot cannot use; the message names it."""
 
 
-def _env_path(name: str, default: str) -> Path:
-    return Path(os.environ.get(name) or default)
+def _env(name: str):
+    """A field read from the variable `name` (exactly as spelled), or set by its field name in code."""
+    return {"validation_alias": AliasChoices(name)}
 
 
-def _retention_days() -> float:
-    """Days the database keeps answers, votes and sent hand-offs ($POLICYBOT_RETENTION_DAYS)."""
-    raw = (os.environ.get(RETENTION_ENV) or "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
-    try:
-        days = float(raw)
-    except ValueError:
-        days = 0.0
-    if not (math.isfinite(days) and days > 0):
-        raise SettingsError(f"{RETENTION_ENV}={raw!r} is not a number of days greater than 0 "
-                            f"(e.g. {DEFAULT_RETENTION_DAYS:g}, the default)")
-    return days
+# Number settings: field → (variable, what it must be, whether 0 is allowed).
+_NUMBERS = {
+    "retention_days": (RETENTION_ENV, f"a number of days greater than 0 (e.g. {DEFAULT_RETENTION_DAYS:g}, "
+                                      "the default)", False),
+    "reload_seconds": (RELOAD_ENV, "a number of seconds, 0 or more (e.g. 30; 0: reload only on SIGHUP)", True),
+    "handoff_retry_base": ("POLICYBOT_HANDOFF_RETRY_BASE", "a number of seconds, 0 or more (default 30)", True),
+    "handoff_retry_cap": ("POLICYBOT_HANDOFF_RETRY_CAP", "a number of seconds, 0 or more (default 3600)", True),
+}
 
 
-def _port() -> int:
-    """HTTP mode's port ($PORT): a non-numeric value is one clear line, not a traceback."""
-    raw = (os.environ.get("PORT") or "").strip()
-    if not raw:
-        return 3000
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
-        raise SettingsError(f"PORT={raw!r} is not a TCP port number (1-65535, default 3000)")
-    return int(raw)
+class Settings(BaseSettings):
+    """What the bot reads from the environment; frozen, so one object can be shared by every service."""
 
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=True, env_ignore_empty=True, extra="ignore",
+                                      populate_by_name=True)
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the bot reads from the environment, in one place so tests can build their own."""
+    # the policy, the index, the model
+    policy_path: Path = Field(Path("policy_text/privacy_policy.txt"), **_env("POLICYBOT_POLICY"))
+    index_dir: Path = Field(Path("var/index"), **_env("POLICYBOT_INDEX"))
+    model: str = Field(DEFAULT_MODEL, **_env("POLICYBOT_MODEL"))
+    cache_root: Path | None = Field(None, **_env("POLICYBOT_CACHE_DIR"))
+    xdg_cache_home: Path | None = Field(None, **_env("XDG_CACHE_HOME"))
+    contact_email_override: str | None = Field(None, **_env("POLICYBOT_CONTACT_EMAIL"))
 
-    policy_path: Path = field(default_factory=lambda: _env_path("POLICYBOT_POLICY", "policy_text/privacy_policy.txt"))
-    index_dir: Path = field(default_factory=lambda: _env_path("POLICYBOT_INDEX", "var/index"))
-    db_path: Path = field(default_factory=lambda: _env_path("POLICYBOT_DB", "var/policybot.sqlite3"))
-    model: str = field(default_factory=lambda: os.environ.get("POLICYBOT_MODEL") or DEFAULT_MODEL)
-    contact_email_override: str | None = field(default_factory=lambda: os.environ.get("POLICYBOT_CONTACT_EMAIL") or None)
-    slack_bot_token: str | None = field(default_factory=lambda: os.environ.get("SLACK_BOT_TOKEN") or None)
-    slack_signing_secret: str | None = field(default_factory=lambda: os.environ.get("SLACK_SIGNING_SECRET") or None)
-    slack_app_token: str | None = field(default_factory=lambda: os.environ.get("SLACK_APP_TOKEN") or None)
-    slack_api_url: str | None = field(default_factory=lambda: os.environ.get("SLACK_API_URL") or None)
+    # what the bot stores
+    db_path: Path = Field(Path("var/policybot.sqlite3"), **_env("POLICYBOT_DB"))
+    database_url_override: str | None = Field(None, **_env("POLICYBOT_DATABASE_URL"))
+    retention_days: float = Field(DEFAULT_RETENTION_DAYS, **_env(RETENTION_ENV))
+
+    # Slack
+    slack_bot_token: str | None = Field(None, repr=False, **_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(None, repr=False, **_env("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(None, repr=False, **_env("SLACK_APP_TOKEN"))
+    slack_api_url: str | None = Field(None, **_env("SLACK_API_URL"))
     # When set, payloads from another workspace / Enterprise Grid org or another app are acked and ignored.
-    slack_team_id: str | None = field(default_factory=lambda: (os.environ.get("SLACK_TEAM_ID") or "").strip() or None)
-    slack_app_id: str | None = field(default_factory=lambda: (os.environ.get("SLACK_APP_ID") or "").strip() or None)
-    port: int = field(default_factory=_port)
-    retention_days: float = field(default_factory=_retention_days)
-    # Any SQLAlchemy URL (postgresql://…); when unset, the SQLite file db_path.
-    database_url: str | None = field(default_factory=lambda: os.environ.get("POLICYBOT_DATABASE_URL") or None)
+    slack_team_id: str | None = Field(None, **_env("SLACK_TEAM_ID"))
+    slack_app_id: str | None = Field(None, **_env("SLACK_APP_ID"))
+    port: int = Field(DEFAULT_PORT, **_env("PORT"))
+    reload_seconds: float = Field(DEFAULT_RELOAD_SECONDS, **_env(RELOAD_ENV))
+    announce_channel: str | None = Field(None, **_env(ANNOUNCE_ENV))
 
-    @property
-    def database(self) -> str:
-        """The database the stores open: POLICYBOT_DATABASE_URL, else POLICYBOT_DB as sqlite:///path."""
-        return self.database_url or f"sqlite:///{self.db_path}"
+    # hand-off e-mail: kept as given; bot.handoff.smtp.SmtpConfig checks them where mail is sent
+    smtp_host: str | None = Field(None, **_env("SMTP_HOST"))
+    smtp_port: str | None = Field(None, **_env("SMTP_PORT"))
+    smtp_user: str | None = Field(None, **_env("SMTP_USER"))
+    smtp_password: str | None = Field(None, repr=False, **_env("SMTP_PASSWORD"))
+    smtp_from: str | None = Field(None, **_env("SMTP_FROM"))
+    smtp_security: str | None = Field(None, **_env("SMTP_SECURITY"))
+    handoff_retry_base: float = Field(30.0, **_env("POLICYBOT_HANDOFF_RETRY_BASE"))
+    handoff_retry_cap: float = Field(3600.0, **_env("POLICYBOT_HANDOFF_RETRY_CAP"))
+
+    # terminal output
+    no_color: bool = Field(False, **_env("NO_COLOR"))
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        return cls()
+    def from_env(cls, **overrides) -> "Settings":
+        """The settings of this process; SettingsError (one line naming the variable) for a bad value.
+
+        `overrides` (field names) win over the environment: command-line options such as --index.
+        """
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            raise SettingsError(_one_line(exc)) from None
+
+    # --- checks, each naming its variable ---------------------------------------------------
+    @field_validator("slack_team_id", "slack_app_id", "announce_channel", mode="before")
+    @classmethod
+    def _strip(cls, value):
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _port(cls, value):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if not text.isdigit() or not 0 <= int(text) < 65536:
+            raise ValueError(f"PORT={value!r} is not a port number (0–65535; default {DEFAULT_PORT})")
+        return int(text)
+
+    @field_validator(*_NUMBERS, mode="before")
+    @classmethod
+    def _number(cls, value, info):
+        name, what, allows_zero = _NUMBERS[info.field_name]
+        raw = str(value).strip()
+        try:
+            number = float(raw)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number < 0 or (number == 0 and not allows_zero):
+            raise ValueError(f"{name}={raw!r} is not {what}")
+        return number
+
+    @field_validator("no_color", mode="before")
+    @classmethod
+    def _no_color(cls, value):
+        """NO_COLOR (no-color.org): any non-empty value turns colours off."""
+        return bool(value.strip()) if isinstance(value, str) else bool(value)
+
+    # --- values derived from the settings -----------------------------------------------------
+    @property
+    def database_url(self) -> str:
+        """POLICYBOT_DATABASE_URL, else the SQLite file at POLICYBOT_DB."""
+        return self.database_url_override or f"sqlite:///{self.db_path}"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Where the default model and the USE tokenizer are materialized: POLICYBOT_CACHE_DIR, else
+        $XDG_CACHE_HOME/policybot, else ~/.cache/policybot; plus models/ (as index.default_model does)."""
+        root = self.cache_root or ((self.xdg_cache_home / "policybot") if self.xdg_cache_home
+                                   else Path.home() / ".cache" / "policybot")
+        return Path(root).expanduser() / "models"
+
+    def smtp_variables(self) -> Mapping[str, str]:
+        """SMTP_* as set, for bot.handoff.smtp.SmtpConfig (which says what is wrong with them)."""
+        values = (self.smtp_host, self.smtp_port, self.smtp_user, self.smtp_password, self.smtp_from,
+                  self.smtp_security)
+        return {name: value for name, value in zip(SMTP_VARIABLES, values) if value is not None}
+
+
+def _one_line(error: ValidationError) -> str:
+    """The first problem, naming its variable: our checks already do; pydantic's own say which."""
+    problem = error.errors(include_url=False)[0]
+    cause = (problem.get("ctx") or {}).get("error")
+    if isinstance(cause, ValueError):
+        return str(cause)
+    field = str(problem["loc"][0]) if problem.get("loc") else ""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias.choices[0] if info is not None and isinstance(info.validation_alias,
+                                                                                 AliasChoices) else field
+    return f"{alias}={problem.get('input')!r}: {problem['msg']}"

@@ -24,8 +24,6 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.error import BoltError, BoltUnhandledRequestError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from bot.answerer import Answerer
 from bot.http_server import EVENTS_PATH, SlackHttpServer
@@ -35,48 +33,25 @@ from bot.listeners.middleware import describe
 from bot.logging_setup import configure_logging, log_event
 from bot.metrics import BotMetrics
 from bot.handoff.outbox import Outbox
+from bot.handoff.service import HandoffService
 from bot.handoff.smtp import SmtpConfigError
 from bot.retention import RetentionWorker
+from bot.services import handoff_backoff, smtp_sender
 from bot.settings import Settings
+from bot.slack_client import make_client
 from bot.slack_store import SlackStore, StoreError
 
 ANSWER_WORKERS = 4  # the model is CPU-bound: more workers than cores only add contention
 LISTENER_WORKERS = 32  # Bolt's side: ack-and-enqueue only, so many cheap threads
-SERVER_ERROR_RETRIES = 2  # a 5xx from the Web API is tried again twice …
-SERVER_ERROR_BACKOFF_S = 0.5  # … after 0.5 s and 1 s (each plus up to 1 s of jitter)
 
 log = logging.getLogger("bot.slack")
 
-__all__ = ["AppDeps", "Registrar", "SlackBot", "SlackConfigError", "SlackHttpServer", "create_app", "serve"]
+__all__ = ["AppDeps", "Registrar", "SlackBot", "SlackConfigError", "SlackHttpServer", "create_app", "make_client",
+           "serve"]
 
 
 class SlackConfigError(ValueError):
     """A setting needed to talk to Slack is missing; the message says which and where."""
-
-
-class ServerErrorRetry(ServerErrorRetryHandler):
-    """Retries every 5xx (slack_sdk's own handler only 500 and 503): a 502 or 504 from a gateway
-    in front of Slack is as passing, and the answer it would lose took the user's question."""
-
-    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
-        return response is not None and 500 <= response.status_code <= 599
-
-
-def make_client(settings: Settings) -> WebClient:
-    """The bot's Web API client; SLACK_API_URL points it elsewhere (tests, proxies).
-
-    Rate limits (429, after Retry-After) and server errors (5xx, with exponential backoff and
-    jitter) are retried; what still fails reaches the caller, which tells the user.
-    """
-    kwargs = {}
-    if settings.slack_api_url:
-        kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
-    client = WebClient(token=settings.slack_bot_token, timeout=10, **kwargs)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    client.retry_handlers.append(ServerErrorRetry(
-        max_retry_count=SERVER_ERROR_RETRIES,
-        interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=SERVER_ERROR_BACKOFF_S)))
-    return client
 
 
 @dataclass
@@ -114,13 +89,17 @@ class SlackBot:
 
 
 def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None = None,
-               client: WebClient | None = None, extra_registrars: Iterable[Registrar] = (),
-               answer_workers: int = ANSWER_WORKERS, metrics: BotMetrics | None = None) -> SlackBot:
-    """Build the Slack app around an already loaded `answerer` (the model loads once per process).
+               client: WebClient | None = None, handoff: HandoffService | None = None,
+               extra_registrars: Iterable[Registrar] = (), answer_workers: int = ANSWER_WORKERS,
+               metrics: BotMetrics | None = None) -> SlackBot:
+    """Build the Slack app and every service it uses, once, around an already loaded `answerer`
+    (the model loads once per process); listeners get them through `AppDeps`.
 
-    `db`: an open SlackStore to share (default: open `settings.db_path`, closed by `close()`).
-    `extra_registrars`: more `register(app, deps)` callables, run after ours (the contact
-    hand-off's `bot.listeners.actions.forward` is registered automatically when it exists).
+    `db`: an open SlackStore to share (default: open `settings.database_url`, closed by `close()`).
+    `client`: the Web API client (default: `bot.slack_client.make_client(settings)`).
+    `handoff`: the contact-window hand-off (default: an outbox in the store's database, SMTP and
+    backoff from `settings`; a bad SMTP_* value raises SmtpConfigError here, before anything is opened).
+    `extra_registrars`: more `register(app, deps)` callables, run after ours.
     `metrics`: where answers are counted (default: a registry of this app's own).
     Calls Slack's auth.test once, so a wrong token fails here with a clear BoltError.
     """
@@ -130,9 +109,11 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
     if not settings.slack_app_token and not settings.slack_signing_secret:
         raise SlackConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it (Basic "
                                "Information → App Credentials), or set SLACK_APP_TOKEN to use Socket Mode")
-    store = db or SlackStore(settings.database)
+    sender = smtp_sender(settings) if handoff is None else None  # a bad SMTP_* value stops before any file opens
+    store = db or SlackStore(settings.database_url)
+    handoff = handoff or HandoffService(Outbox(store.db), sender, handoff_backoff(settings))  # one database
     store.prune_events()
-    deps = AppDeps(settings=settings, answerer=answerer, store=store,
+    deps = AppDeps(settings=settings, answerer=answerer, store=store, handoff=handoff,
                    work=TrackingExecutor(max_workers=answer_workers, thread_name_prefix="policybot-answer"),
                    listeners=TrackingExecutor(max_workers=LISTENER_WORKERS, thread_name_prefix="policybot-bolt"),
                    metrics=metrics or BotMetrics())
@@ -172,7 +153,7 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
         return None
 
     surfaces = register_all(app, deps, extra_registrars)
-    retention = RetentionWorker(store, Outbox(store.db), settings.retention_days).start()
+    retention = RetentionWorker(store, handoff.outbox, settings.retention_days).start()
     deps.on_close.append(retention.stop)
     return SlackBot(app=app, deps=deps, surfaces=surfaces, owns_store=db is None)
 

@@ -10,7 +10,6 @@ into a temporary directory. Prints JSON and the line for README. Measured, not a
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -56,10 +55,9 @@ def main() -> int:
         embedder, aux = load_embedder(DEFAULT_MODEL), AuxEncoder()
         build(policy, index_dir, DEFAULT_MODEL, embedder=embedder, aux_encoder=aux)
         answerer = Answerer.fixed(store.load_searcher(index_dir, embedder=embedder, aux_encoder=aux))
-        settings = dataclasses.replace(Settings(), policy_path=policy, index_dir=index_dir,
-                                       db_path=Path(tmp) / "bench.sqlite3", slack_bot_token=BOT_TOKEN,
-                                       slack_signing_secret=SIGNING_SECRET, slack_app_token=None,
-                                       slack_api_url=stub.api_url, port=0)
+        settings = Settings(policy_path=policy, index_dir=index_dir, db_path=Path(tmp) / "bench.sqlite3",
+                            slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_app_token=None,
+                            slack_api_url=stub.api_url, port=0)
         workers = args.workers or ANSWER_WORKERS
         bot = create_app(settings, answerer, answer_workers=workers)
         server = bot.http_server(host="127.0.0.1", port=0).start()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from bot.announce import ANNOUNCE_ENV, MAX_DETAILED, announce_build, announcement, make_client, post_announcement
+from bot.announce import ANNOUNCE_ENV, MAX_DETAILED, announce_build, announcement, post_announcement
+from bot.slack_client import make_client
 from bot.settings import Settings
 from index.diff import diff_policies
 from index.policy import load, parse
@@ -127,9 +127,9 @@ def slack():
     server.close()
 
 
-def settings_for(slack: FakeSlack, tmp_path: Path, policy: Path) -> Settings:
-    return Settings(policy_path=policy, index_dir=tmp_path / "index", db_path=tmp_path / "db.sqlite3",
-                    slack_bot_token="xoxb-test-token", slack_api_url=slack.url)
+def settings_for(slack: FakeSlack, tmp_path: Path, policy: Path, **values) -> Settings:
+    return Settings(**{"policy_path": policy, "index_dir": tmp_path / "index", "db_path": tmp_path / "db.sqlite3",
+                       "slack_bot_token": "xoxb-test-token", "slack_api_url": slack.url, **values})
 
 
 def report(tmp_path: Path, previous_text: str | None, built: Path, skipped: bool = False) -> BuildReport:
@@ -164,21 +164,23 @@ def test_slack_refusal_is_logged_with_a_hint_and_does_not_raise(tmp_path, caplog
 
 
 def test_unreachable_slack_is_logged_and_does_not_raise(tmp_path, caplog):
-    settings = replace(Settings(policy_path=BASE, index_dir=tmp_path, db_path=tmp_path / "db"),
-                       slack_bot_token="xoxb-test-token", slack_api_url="http://127.0.0.1:9/api/")
+    settings = Settings(policy_path=BASE, index_dir=tmp_path, db_path=tmp_path / "db",
+                        slack_bot_token="xoxb-test-token", slack_api_url="http://127.0.0.1:9/api/")
     with caplog.at_level(logging.WARNING, logger="bot.announce"):
         assert post_announcement(make_client(settings), "C0ANNOUNCE", diff_to("changed_clause.txt")) is False
     assert "could not announce" in caplog.text
 
 
 def test_build_announces_only_when_the_channel_is_set(slack, tmp_path, monkeypatch):
+    monkeypatch.delenv(ANNOUNCE_ENV, raising=False)
     settings = settings_for(slack, tmp_path, FIXTURES / "inserted_item.txt")
     previous = BASE.read_text(encoding="utf-8")
-    monkeypatch.delenv(ANNOUNCE_ENV, raising=False)
+    assert settings.announce_channel is None
     assert announce_build(settings, report(tmp_path, previous, settings.policy_path)) is False
     assert slack.calls == []
 
     monkeypatch.setenv(ANNOUNCE_ENV, "C0ANNOUNCE")
+    settings = settings_for(slack, tmp_path, FIXTURES / "inserted_item.txt")  # read at start, like every setting
     assert announce_build(settings, report(tmp_path, previous, settings.policy_path)) is True
     [call] = slack.calls
     assert call["json"]["channel"] == "C0ANNOUNCE"
@@ -186,17 +188,16 @@ def test_build_announces_only_when_the_channel_is_set(slack, tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("previous, skipped", [(None, False), ("same", True), ("same", False)])
-def test_build_without_clause_changes_posts_nothing(slack, tmp_path, monkeypatch, previous, skipped):
-    monkeypatch.setenv(ANNOUNCE_ENV, "C0ANNOUNCE")
-    settings = settings_for(slack, tmp_path, BASE)
+def test_build_without_clause_changes_posts_nothing(slack, tmp_path, previous, skipped):
+    settings = settings_for(slack, tmp_path, BASE, announce_channel="C0ANNOUNCE")
     previous_text = BASE.read_text(encoding="utf-8") if previous else None
     assert announce_build(settings, report(tmp_path, previous_text, BASE, skipped)) is False
     assert slack.calls == []
 
 
-def test_build_with_a_channel_but_no_token_warns(slack, tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv(ANNOUNCE_ENV, "C0ANNOUNCE")
-    settings = replace(settings_for(slack, tmp_path, FIXTURES / "changed_clause.txt"), slack_bot_token=None)
+def test_build_with_a_channel_but_no_token_warns(slack, tmp_path, caplog):
+    settings = settings_for(slack, tmp_path, FIXTURES / "changed_clause.txt", announce_channel="C0ANNOUNCE",
+                            slack_bot_token=None)
     with caplog.at_level(logging.WARNING, logger="bot.announce"):
         previous = BASE.read_text(encoding="utf-8")
         assert announce_build(settings, report(tmp_path, previous, settings.policy_path)) is False

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.answerer import Answerer
-from bot.reload import SearcherHolder, index_key, reload_interval_from_env
+from bot.reload import SearcherHolder, index_key
+from bot.settings import Settings, SettingsError
 from index import store
 from tests.build_support import build_like_cli as build
 from index.policy import PolicyParseError
@@ -285,11 +286,11 @@ def test_diff_command_defaults_to_the_index_text_against_the_policy_file(base_te
 @pytest.mark.parametrize("raw, expected", [("", 30.0), ("5", 5.0), ("0", 0.0)])
 def test_reload_interval_from_env(monkeypatch, raw, expected):
     monkeypatch.setenv("POLICYBOT_RELOAD_SECONDS", raw)
-    assert reload_interval_from_env() == expected
+    assert Settings.from_env().reload_seconds == expected
 
 
 @pytest.mark.parametrize("raw", ["soon", "-1"])
 def test_bad_reload_interval_says_what_to_use(monkeypatch, raw):
     monkeypatch.setenv("POLICYBOT_RELOAD_SECONDS", raw)
-    with pytest.raises(ValueError, match="POLICYBOT_RELOAD_SECONDS"):
-        reload_interval_from_env()
+    with pytest.raises(SettingsError, match="POLICYBOT_RELOAD_SECONDS"):
+        Settings.from_env()

@@ -163,9 +163,9 @@ def test_a_sqlite_url_opens_the_same_file_as_its_path(path):
 def test_settings_resolve_the_database_url(tmp_path, monkeypatch):
     monkeypatch.delenv("POLICYBOT_DATABASE_URL", raising=False)
     monkeypatch.setenv("POLICYBOT_DB", str(tmp_path / "bot.sqlite3"))
-    assert Settings().database == f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    assert Settings().database_url == f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     monkeypatch.setenv("POLICYBOT_DATABASE_URL", "postgresql://policybot:pw@db.internal/policybot")
-    assert Settings().database == "postgresql://policybot:pw@db.internal/policybot"
+    assert Settings().database_url == "postgresql://policybot:pw@db.internal/policybot"
 
 
 def test_a_url_that_names_no_database_is_one_clear_line():

@@ -1,107 +1,109 @@
 """`policybot handoff list|show ID|retry [ID]`: operators see and resend contact-window requests.
 
 Errors an operator can fix (unknown reference, no mail server, bad SMTP_* setting) print one
-line on stderr and exit 2; a resend that fails again exits 1.
+line on stderr and exit 2 (bot.cli's one mapping); a resend that fails again exits 1.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.handoff.compose import is_ref, mailto_for
-from bot.handoff.outbox import FAILED_PERMANENT, PENDING, SENT, STATUSES, Outbox, OutboxEntry
-from bot.handoff.service import OUTCOME_SENT, Delivery, HandoffService
-from bot.handoff.smtp import SmtpConfigError
+import click
 
-EXIT_USER_ERROR = 2
-EXIT_NOT_SENT = 1
+from bot.cli_base import UserError, db_option, settings_for_db
 
-
-class _UserError(Exception):
-    pass
-
-
-def register_cli(subparsers) -> None:
-    """Add `handoff` with its sub-commands to the `policybot` parser."""
-    parser = subparsers.add_parser(
-        "handoff", help="list, show and resend requests forwarded to the contact window",
-        description="Requests forwarded to the contact window are stored in the outbox (the bot's SQLite "
-                    "database) before they are e-mailed. Failed ones stay there until sent.",
-        epilog="examples:\n  policybot handoff list --status pending\n  policybot handoff show PB-20261125-7F3K\n"
-               "  policybot handoff retry PB-20261125-7F3K   # after fixing the cause of a permanent failure\n"
-               "  policybot handoff retry                   # send every pending request now",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", help="SQLite database (default: $POLICYBOT_DB or var/policybot.sqlite3)")
-    commands = parser.add_subparsers(dest="handoff_command", required=True, metavar="SUBCOMMAND")
-
-    p = commands.add_parser("list", help="recent requests, newest first")
-    p.add_argument("--status", choices=STATUSES, help="only requests with this status")
-    p.add_argument("-n", "--limit", type=int, default=50, help="at most this many (default 50)")
-    p.add_argument("--json", action="store_true", help="one JSON object a line")
-    p.set_defaults(func=_guard(cmd_list))
-
-    p = commands.add_parser("show", help="one request in full: status, errors, the e-mail text")
-    p.add_argument("ref", metavar="ID", help="reference number, e.g. PB-20261125-7F3K")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_guard(cmd_show))
-
-    p = commands.add_parser("retry", help="send one request again (ID), or every pending request now")
-    p.add_argument("ref", metavar="ID", nargs="?", help="reference number; parked (failed_permanent) "
-                                                         "requests are only resent when named")
-    p.set_defaults(func=_guard(cmd_retry))
-
-
-def _guard(command):
-    """Turn user errors into one line on stderr (the main CLI does not know our error types)."""
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except (_UserError, SmtpConfigError) as exc:
-            print(f"policybot handoff: {exc}", file=sys.stderr)
-            return EXIT_USER_ERROR
-    run.__doc__ = command.__doc__
-    return run
-
-
-def _db_path(args: argparse.Namespace) -> Path:
-    if getattr(args, "db", None):
-        return Path(args.db)
+if TYPE_CHECKING:
+    from bot.handoff.outbox import Outbox, OutboxEntry
+    from bot.handoff.service import Delivery
     from bot.settings import Settings
 
-    return Settings.from_env().db_path
+EXIT_NOT_SENT = 1
+STATUS_CHOICES = ("pending", "sent", "failed_permanent")  # bot.handoff.outbox.STATUSES, without importing it
 
 
-def _outbox(args: argparse.Namespace, *, must_exist: bool) -> Outbox | None:
-    path = _db_path(args)
-    if not path.exists():
+@click.group(short_help="list, show and resend requests forwarded to the contact window", epilog="""\b
+examples:
+  policybot handoff list --status pending
+  policybot handoff show PB-20261125-7F3K
+  policybot handoff retry PB-20261125-7F3K   # after fixing the cause of a permanent failure
+  policybot handoff retry                   # send every pending request now""")
+@db_option
+@click.pass_context
+def handoff(ctx: click.Context, db: str | None) -> None:
+    """Requests forwarded to the contact window are stored in the outbox (the bot's SQLite database)
+    before they are e-mailed. Failed ones stay there until sent."""
+    ctx.obj = db
+
+
+@handoff.command("list", short_help="recent requests, newest first")
+@click.option("--status", type=click.Choice(STATUS_CHOICES), help="only requests with this status")
+@click.option("-n", "--limit", type=int, default=50, show_default=True, help="at most this many")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object a line")
+@click.pass_obj
+def list_command(db: str | None, status: str | None, limit: int, as_json: bool) -> int:
+    """Print recent requests."""
+    return cmd_list(_settings(db), status, limit, as_json)
+
+
+@handoff.command("show", short_help="one request in full: status, errors, the e-mail text")
+@click.argument("ref", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="print it as one JSON object")
+@click.pass_obj
+def show_command(db: str | None, ref: str, as_json: bool) -> int:
+    """Print request ID (e.g. PB-20261125-7F3K) with its e-mail text."""
+    return cmd_show(_settings(db), ref, as_json)
+
+
+@handoff.command("retry", short_help="send one request again (ID), or every pending request now")
+@click.argument("ref", metavar="[ID]", required=False)
+@click.pass_obj
+def retry_command(db: str | None, ref: str | None) -> int:
+    """Resend request ID (also a parked one: failed_permanent requests are only resent when named),
+    or every pending request."""
+    return cmd_retry(_settings(db), ref)
+
+
+def _settings(db: str | None) -> Settings:
+    return settings_for_db(db)
+
+
+def _outbox(settings: Settings, *, must_exist: bool) -> Outbox | None:
+    from bot.handoff.outbox import Outbox
+
+    from bot.storage import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
         if must_exist:
-            raise _UserError(f"no hand-offs recorded yet: {path} does not exist (set POLICYBOT_DB or --db?)")
+            raise UserError(f"no hand-offs recorded yet: {path} does not exist (set POLICYBOT_DB or --db?)")
         return None
-    return Outbox(path)
+    return Outbox(settings.database_url)
 
 
 def _entry(outbox: Outbox, ref: str) -> OutboxEntry:
+    from bot.handoff.compose import is_ref
+
     entry = outbox.get(ref)
     if entry is None:
         hint = "" if is_ref(ref.strip().upper()) else " (references look like PB-20261125-7F3K)"
-        raise _UserError(f"no hand-off {ref!r}{hint}: see `policybot handoff list`")
+        raise UserError(f"no hand-off {ref!r}{hint}: see `policybot handoff list`")
     return entry
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    """Print recent requests."""
-    outbox = _outbox(args, must_exist=False)
-    entries = outbox.list(args.status, max(1, args.limit)) if outbox else []
-    if args.json:
+def cmd_list(settings: Settings, status: str | None, limit: int, as_json: bool) -> int:
+    from bot.handoff.outbox import SENT
+
+    outbox = _outbox(settings, must_exist=False)
+    entries = outbox.list(status, max(1, limit)) if outbox else []
+    if as_json:
         for e in entries:
             data = e.to_json()
             data.pop("body")
             print(json.dumps(data, ensure_ascii=False))
         return 0
     if not entries:
-        print("no hand-offs" + (f" with status {args.status}" if args.status else ""))
+        print("no hand-offs" + (f" with status {status}" if status else ""))
         return 0
     print(f"{'REFERENCE':<17} {'STATUS':<16} {'TRIES':>5}  {'CREATED (UTC)':<19}  {'ASKER':<11}  QUESTION / LAST ERROR")
     for e in entries:
@@ -116,12 +118,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    """Print one request with its e-mail text."""
-    outbox = _outbox(args, must_exist=True)
-    assert outbox is not None
-    entry = _entry(outbox, args.ref)
-    if args.json:
+def cmd_show(settings: Settings, ref: str, as_json: bool) -> int:
+    from bot.handoff.compose import mailto_for
+    from bot.handoff.outbox import PENDING, SENT
+
+    outbox = _outbox(settings, must_exist=True)
+    entry = _entry(outbox, ref)
+    if as_json:
         print(json.dumps(entry.to_json(), ensure_ascii=False, indent=2))
         return 0
     rows = [("Reference", entry.ref), ("Status", entry.status), ("Attempts", str(entry.attempts)),
@@ -141,24 +144,26 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_retry(args: argparse.Namespace) -> int:
-    """Resend one request (also a parked one), or every pending request."""
-    outbox = _outbox(args, must_exist=True)
-    assert outbox is not None
-    service = HandoffService.from_env(outbox.path)
-    if args.ref:
-        entry = _entry(outbox, args.ref)
+def cmd_retry(settings: Settings, ref: str | None) -> int:
+    from bot.handoff.outbox import FAILED_PERMANENT, PENDING, SENT
+    from bot.handoff.service import OUTCOME_SENT
+    from bot.services import handoff_service
+
+    outbox = _outbox(settings, must_exist=True)
+    service = handoff_service(settings, outbox)
+    if ref:
+        entry = _entry(outbox, ref)
         if entry.status == SENT:
-            raise _UserError(f"{entry.ref} was already sent at {entry.sent_at} (UTC); nothing to resend")
+            raise UserError(f"{entry.ref} was already sent at {entry.sent_at} (UTC); nothing to resend")
         if not service.configured:
-            raise _UserError("SMTP_HOST is not set, so nothing can be sent from here: configure SMTP_* "
-                             f"(README \"Hand-off e-mail\") or send it yourself: {service.mailto(entry)}")
+            raise UserError("SMTP_HOST is not set, so nothing can be sent from here: configure SMTP_* "
+                            f"(README \"Hand-off e-mail\") or send it yourself: {service.mailto(entry)}")
         outbox.requeue(entry.ref)
         results = [service.deliver(entry.ref, force=True)]
     else:
         if not service.configured:
-            raise _UserError("SMTP_HOST is not set, so nothing can be sent from here: configure SMTP_* "
-                             "(README \"Hand-off e-mail\")")
+            raise UserError("SMTP_HOST is not set, so nothing can be sent from here: configure SMTP_* "
+                            "(README \"Hand-off e-mail\")")
         refs = [e.ref for e in outbox.list(PENDING, limit=1000)]
         if not refs:
             print("nothing pending")
@@ -166,7 +171,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
         results = [service.deliver(ref) for ref in refs]
     for delivery in results:
         print(_describe(delivery))
-    parked = [e.ref for e in outbox.list(FAILED_PERMANENT, limit=1000)] if not args.ref else []
+    parked = [e.ref for e in outbox.list(FAILED_PERMANENT, limit=1000)] if not ref else []
     if parked:
         print(f"\n{len(parked)} request(s) need an operator (failed permanently); after fixing the cause run "
               f"`policybot handoff retry ID` for each: {', '.join(parked)}")
@@ -174,6 +179,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 def _describe(delivery: Delivery) -> str:
+    from bot.handoff.outbox import FAILED_PERMANENT, PENDING
+    from bot.handoff.service import OUTCOME_SENT
+
     e = delivery.entry
     if delivery.outcome == OUTCOME_SENT:
         return f"{e.ref}: sent to {e.to_addr}"

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.handoff.compose import Handoff, HandoffError, build_message, mailto_for
 from bot.handoff.outbox import FAILED_PERMANENT, NO_SERVER, PENDING, SENT, Backoff, Outbox, OutboxEntry, OutboxWorker
-from bot.handoff.smtp import SendError, SmtpConfig, SmtpSender
+from bot.handoff.smtp import SendError, SmtpSender
 from bot.redact import redact
 
 log = logging.getLogger(__name__)
@@ -42,15 +41,6 @@ class HandoffService:
         self.outbox = outbox
         self.sender = sender
         self.backoff = backoff or Backoff()
-
-    @classmethod
-    def from_env(cls, db_path: str | Path) -> "HandoffService":
-        """Outbox in `db_path` (Settings.db_path); SMTP from SMTP_* (none when SMTP_HOST is unset).
-
-        Raises SmtpConfigError (a ValueError with a message naming the variable) on a bad setting.
-        """
-        config = SmtpConfig.from_env()
-        return cls(Outbox(db_path), SmtpSender(config) if config else None, Backoff.from_env())
 
     @property
     def configured(self) -> bool:

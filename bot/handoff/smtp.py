@@ -1,11 +1,11 @@
 """Send one e-mail over SMTP with the standard library, and sort failures into "retry" or "operator must act".
 
-Configured only from the environment (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD,
-SMTP_FROM, SMTP_SECURITY); no SMTP_HOST means "no mail server": callers fall back to mailto: links.
+Configured from the SMTP_* variables (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_FROM,
+SMTP_SECURITY) as bot.settings read them; no SMTP_HOST means "no mail server": callers fall back
+to mailto: links.
 """
 from __future__ import annotations
 
-import os
 import smtplib
 import socket
 import ssl
@@ -21,7 +21,7 @@ DEFAULT_TIMEOUT = 20.0
 
 
 class SmtpConfigError(ValueError):
-    """The SMTP_* environment is inconsistent; the message names the variable to fix."""
+    """The SMTP_* settings are inconsistent; the message names the variable to fix."""
 
 
 class SendError(Exception):
@@ -48,9 +48,11 @@ class SmtpConfig:
     timeout: float = DEFAULT_TIMEOUT
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "SmtpConfig | None":
-        """None when SMTP_HOST is unset (no mail server); SmtpConfigError when the rest is wrong."""
-        env = os.environ if environ is None else environ
+    def from_env(cls, env: Mapping[str, str]) -> "SmtpConfig | None":
+        """From the SMTP_* variables in `env` (`Settings.smtp_variables()`, or a test's dict).
+
+        None when SMTP_HOST is unset (no mail server); SmtpConfigError when the rest is wrong.
+        """
         host = (env.get("SMTP_HOST") or "").strip()
         if not host:
             return None

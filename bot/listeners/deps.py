@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bot.answerer import Answerer
+from bot.handoff.service import HandoffService
 from bot.logging_setup import log_event
 from bot.metrics import BotMetrics
 from bot.settings import Settings
@@ -52,6 +53,7 @@ class AppDeps:
     settings: Settings
     answerer: Answerer
     store: SlackStore
+    handoff: HandoffService  # the contact-window outbox and mail server (forward button)
     work: TrackingExecutor
     listeners: TrackingExecutor
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bot.slack"))

@@ -3,7 +3,6 @@ posts to it the way Slack does (signed JSON event callbacks, form-encoded comman
 interactivity payloads). The answerer is the real one from tests/conftest.py."""
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import logging
@@ -63,8 +62,8 @@ def slack_stub():
 @pytest.fixture()
 def slack_settings(settings, slack_stub):
     """HTTP-mode settings aimed at the stub, with a fresh SQLite file (from `settings`)."""
-    return dataclasses.replace(settings, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                               slack_app_token=None, slack_api_url=slack_stub.api_url, port=0)
+    return settings.model_copy(update=dict(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                                           slack_app_token=None, slack_api_url=slack_stub.api_url, port=0))
 
 
 @pytest.fixture()

@@ -71,12 +71,19 @@ class CountingAnswerer(Answerer):
         return super().answer(question, **kwargs)
 
 
+MAIL_SETTINGS = {"smtp_host", "smtp_port", "smtp_user", "smtp_password", "smtp_from", "smtp_security",
+                 "handoff_retry_base", "handoff_retry_cap"}
+
+
 @pytest.fixture()
 def slack_bot(slack_settings, searcher, smtp):
-    """The app as conftest builds it, but after SMTP_* are set (the hand-off reads them at start)."""
+    """The app as conftest builds it, with SMTP_* and the retry backoff read after the `smtp` fixture
+    set them, and an answerer that counts the questions it is asked."""
+    from bot.settings import Settings
     from bot.slack_app import create_app
 
-    bot = create_app(slack_settings, CountingAnswerer(searcher))
+    mail = Settings.from_env().model_dump(include=MAIL_SETTINGS)
+    bot = create_app(slack_settings.model_copy(update=mail), CountingAnswerer(searcher))
     yield bot
     bot.close()
 

@@ -3,7 +3,6 @@ requests, broken Unicode, Web API server errors, events nobody listens to, paylo
 workspace or app, edited mentions. Logs are read at INFO, as `policybot serve` writes them."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 
@@ -223,7 +222,7 @@ def test_an_unknown_button_is_acked(sender, slack_stub, slack_bot, slack_log):
 @pytest.fixture()
 def pinned(slack_settings, answerer, slack_stub):
     """The app with SLACK_TEAM_ID and SLACK_APP_ID set to the stub workspace and our app."""
-    bot = create_app(dataclasses.replace(slack_settings, slack_team_id=TEAM_ID, slack_app_id="A0POLICY"), answerer)
+    bot = create_app(slack_settings.model_copy(update=dict(slack_team_id=TEAM_ID, slack_app_id="A0POLICY")), answerer)
     server = bot.http_server(host="127.0.0.1", port=0).start()
     yield bot, SlackSender(server.url, slack_stub)
     server.stop()

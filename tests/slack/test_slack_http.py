@@ -1,7 +1,6 @@
 """The app in HTTP mode on a real port, driven the way Slack drives it, against the Web API stub."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import time
@@ -275,6 +274,6 @@ def test_missing_tokens_are_reported_clearly(slack_settings, answerer):
     from bot.slack_app import SlackConfigError
 
     with pytest.raises(SlackConfigError, match="SLACK_BOT_TOKEN"):
-        create_app(dataclasses.replace(slack_settings, slack_bot_token=None), answerer)
+        create_app(slack_settings.model_copy(update=dict(slack_bot_token=None)), answerer)
     with pytest.raises(SlackConfigError, match="SLACK_SIGNING_SECRET"):
-        create_app(dataclasses.replace(slack_settings, slack_signing_secret=None), answerer)
+        create_app(slack_settings.model_copy(update=dict(slack_signing_secret=None)), answerer)

@@ -2,7 +2,6 @@
 listener (none is logged as unhandled), and every listener is declared in the manifest."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ def manifest() -> dict:
 
 @pytest.fixture()
 def socket_bot(slack_settings, answerer):
-    bot = create_app(dataclasses.replace(slack_settings, slack_app_token=APP_TOKEN), answerer)
+    bot = create_app(slack_settings.model_copy(update=dict(slack_app_token=APP_TOKEN)), answerer)
     yield bot
     bot.close()
 

@@ -1,7 +1,6 @@
 """`serve()` — what `policybot serve` runs: starts, answers, stops cleanly; config errors are one line."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
 import threading
@@ -34,7 +33,7 @@ def wait_healthy(port: int, timeout: float = 15.0) -> None:
 
 def test_serve_http_mode_answers_and_stops_cleanly(slack_settings, answerer, slack_stub):
     port = free_port()
-    settings = dataclasses.replace(slack_settings, port=port)
+    settings = slack_settings.model_copy(update=dict(port=port))
     stop = threading.Event()
     result = {}
     thread = threading.Thread(target=lambda: result.update(code=serve(settings, answerer, stop=stop)))
@@ -59,7 +58,7 @@ def test_serve_http_mode_answers_and_stops_cleanly(slack_settings, answerer, sla
     ({"slack_api_url": "http://127.0.0.1:9/api"}, 1, "cannot reach Slack's Web API"),
 ])
 def test_configuration_problems_are_one_clear_line(slack_settings, answerer, capsys, change, code, message):
-    assert serve(dataclasses.replace(slack_settings, **change), answerer, stop=threading.Event()) == code
+    assert serve(slack_settings.model_copy(update=change), answerer, stop=threading.Event()) == code
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert "xoxb-revoked" not in err
@@ -69,6 +68,6 @@ def test_port_in_use_is_reported(slack_settings, answerer, capsys):
     with socket.socket() as busy:
         busy.bind(("0.0.0.0", 0))
         busy.listen()
-        settings = dataclasses.replace(slack_settings, port=busy.getsockname()[1])
+        settings = slack_settings.model_copy(update=dict(port=busy.getsockname()[1]))
         assert serve(settings, answerer, stop=threading.Event()) == 1
     assert "Set PORT to a free port" in capsys.readouterr().err

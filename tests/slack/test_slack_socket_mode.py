@@ -6,7 +6,6 @@ the Web API side is the same stub as in HTTP mode.
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import sqlite3
 
@@ -24,7 +23,7 @@ _envelopes = itertools.count(1)
 
 @pytest.fixture()
 def socket_mode(slack_settings, answerer, slack_stub):
-    settings = dataclasses.replace(slack_settings, slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    settings = slack_settings.model_copy(update=dict(slack_app_token=APP_TOKEN, slack_signing_secret=None))
     bot = create_app(settings, answerer)  # no signing secret needed in Socket Mode
     handler = bot.socket_mode_handler()
     acks = []

@@ -394,10 +394,9 @@ class _LazyWorker:
                 self.worker = None
 
 
-def register(app: App, deps: AppDeps, service: HandoffService | None = None) -> None:
-    """Wire the button and the modal. The service comes from `deps.handoff` when the app
-    provides one, else from SMTP_* and Settings.db_path (raises SmtpConfigError on bad settings)."""
-    service = service or HandoffService.from_env(deps.settings.database)
+def register(app: App, deps: AppDeps) -> None:
+    """Wire the button and the modal to the hand-off service `create_app` built (`deps.handoff`)."""
+    service = deps.handoff
     start_worker = _LazyWorker(service)
     deps.on_close.append(start_worker.stop)
     if service.configured and service.outbox.next_due_at() is not None:
