@@ -42,15 +42,6 @@ def test_backoff_grows_and_is_capped():
     assert [b.delay(n) for n in (1, 2, 3, 4, 5, 6, 50)] == [30, 60, 120, 240, 480, 600, 600]
 
 
-def test_backoff_from_env(monkeypatch):
-    monkeypatch.setenv("POLICYBOT_HANDOFF_RETRY_BASE", "0.5")
-    monkeypatch.setenv("POLICYBOT_HANDOFF_RETRY_CAP", "4")
-    assert Backoff.from_env() == Backoff(base=0.5, factor=2.0, cap=4.0)
-    monkeypatch.setenv("POLICYBOT_HANDOFF_RETRY_CAP", "soon")
-    with pytest.raises(ValueError, match="POLICYBOT_HANDOFF_RETRY_CAP must be a number"):
-        Backoff.from_env()
-
-
 # --- the outbox table ----------------------------------------------------------------------------
 
 def test_enqueue_stores_everything_and_survives_a_restart(tmp_path):

@@ -122,7 +122,9 @@ def test_settings_are_frozen_and_keep_secrets_out_of_their_repr(monkeypatch):
 
 
 # Files other parts of issue 10 are turning into parameters (their branches remove these reads).
-PENDING_ELSEWHERE = {"bot/handoff/outbox.py", "index/default_model.py"}
+# The model cache location default (issue 10 allows it): the model layer materializes its files there
+# even when no Settings object exists (scripts, tests of the model package).
+PENDING_ELSEWHERE = {"index/models/cache.py"}
 
 
 def test_nothing_else_reads_the_environment():

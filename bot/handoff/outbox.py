@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -53,21 +52,6 @@ class Backoff:
 
     def delay(self, attempts: int) -> float:
         return min(self.cap, self.base * self.factor ** max(0, attempts - 1))
-
-    @classmethod
-    def from_env(cls) -> "Backoff":
-        """Transitional, for HandoffService.from_env until Settings carries these values:
-        POLICYBOT_HANDOFF_RETRY_BASE / POLICYBOT_HANDOFF_RETRY_CAP (seconds)."""
-        return cls(base=_seconds("POLICYBOT_HANDOFF_RETRY_BASE", cls.base),
-                   cap=_seconds("POLICYBOT_HANDOFF_RETRY_CAP", cls.cap))
-
-
-def _seconds(name: str, default: float) -> float:
-    text = os.environ.get(name)
-    try:
-        return float(text) if text else default
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds (got {text!r}).") from None
 
 
 @dataclass(frozen=True)
