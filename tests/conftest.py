@@ -1,7 +1,17 @@
-"""Session fixtures: one real index built from the real policy, one loaded model per test run."""
+"""Session fixtures: one real index built from the real policy per run, with the real model for
+tests marked `model` and with the model-free encoders of tests/fakes.py for every other test.
+
+A test asks for `embedder`, `aux_encoder`, `index_dir`, `searcher` or `answerer` and gets the
+real model only when it is marked `@pytest.mark.model` (retrieval quality, answers checked by
+their content); otherwise it gets the hashed stand-ins, so `pytest -m "not model"` (`make
+test-fast`) never loads the 1.5 GB model. A test that is not marked and loads it anyway fails
+(`model_guard`).
+"""
 from __future__ import annotations
 
+import importlib.abc
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,23 +23,84 @@ REPO = Path(__file__).resolve().parents[1]
 POLICY_PATH = REPO / "policy_text" / "privacy_policy.txt"
 DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "questions-dev.jsonl"
 
+# What loading the model imports; none of it is needed to answer with tests/fakes.py.
+MODEL_PACKAGES = ("sentence_transformers", "transformers", "torch")
+REAL_MODEL_FIXTURES = ("real_embedder", "real_aux_encoder", "real_index_dir", "real_searcher", "real_answerer")
 
+
+def uses_model(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("model") is not None
+
+
+# --- the real model (tests marked `model`) ----------------------------------------------------
 @pytest.fixture(scope="session")
-def embedder():
+def real_embedder():
     from index.embed import DEFAULT_MODEL, load_embedder
 
     return load_embedder(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session")
-def aux_encoder():
+def real_aux_encoder():
     from index.embed import AuxEncoder
 
     return AuxEncoder()
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory, embedder, aux_encoder) -> Path:
+def real_index_dir(tmp_path_factory, real_embedder, real_aux_encoder) -> Path:
+    return _built_index(tmp_path_factory, real_embedder, real_aux_encoder)
+
+
+@pytest.fixture(scope="session")
+def real_searcher(real_index_dir, real_embedder, real_aux_encoder):
+    from index.store import load_searcher
+
+    return load_searcher(real_index_dir, embedder=real_embedder, aux_encoder=real_aux_encoder)
+
+
+@pytest.fixture(scope="session")
+def real_answerer(real_searcher):
+    from bot.answerer import Answerer
+
+    return Answerer.fixed(real_searcher)
+
+
+# --- the model-free stand-ins (every other test) ----------------------------------------------
+@pytest.fixture(scope="session")
+def fake_embedder():
+    from tests.fakes import HashEmbedder
+
+    return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def fake_aux_encoder():
+    from tests.fakes import HashAuxEncoder
+
+    return HashAuxEncoder()
+
+
+@pytest.fixture(scope="session")
+def fake_index_dir(tmp_path_factory, fake_embedder, fake_aux_encoder) -> Path:
+    return _built_index(tmp_path_factory, fake_embedder, fake_aux_encoder)
+
+
+@pytest.fixture(scope="session")
+def fake_searcher(fake_index_dir, fake_embedder, fake_aux_encoder):
+    from index.store import load_searcher
+
+    return load_searcher(fake_index_dir, embedder=fake_embedder, aux_encoder=fake_aux_encoder)
+
+
+@pytest.fixture(scope="session")
+def fake_answerer(fake_searcher):
+    from bot.answerer import Answerer
+
+    return Answerer.fixed(fake_searcher)
+
+
+def _built_index(tmp_path_factory, embedder, aux_encoder) -> Path:
     from index import store
 
     directory = tmp_path_factory.mktemp("index")
@@ -37,39 +108,107 @@ def index_dir(tmp_path_factory, embedder, aux_encoder) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session")
-def searcher(index_dir, embedder, aux_encoder):
-    from index.store import load_searcher
-
-    return load_searcher(index_dir, embedder=embedder, aux_encoder=aux_encoder)
-
-
-@pytest.fixture(scope="session")
-def answerer(searcher):
-    from bot.answerer import Answerer
-
-    return Answerer.fixed(searcher)
+# --- what a test asks for: the model or the stand-in, by its marker ---------------------------
+def _model_or_fake(request: pytest.FixtureRequest, name: str):
+    return request.getfixturevalue(("real_" if uses_model(request) else "fake_") + name)
 
 
 @pytest.fixture()
-def settings(tmp_path, index_dir):
+def embedder(request):
+    return _model_or_fake(request, "embedder")
+
+
+@pytest.fixture()
+def aux_encoder(request):
+    return _model_or_fake(request, "aux_encoder")
+
+
+@pytest.fixture()
+def index_dir(request) -> Path:
+    return _model_or_fake(request, "index_dir")
+
+
+@pytest.fixture()
+def searcher(request):
+    return _model_or_fake(request, "searcher")
+
+
+@pytest.fixture()
+def answerer(request):
+    return _model_or_fake(request, "answerer")
+
+
+# --- the guard: a test that is not marked `model` must not load it ----------------------------
+class _ModelImportRecorder(importlib.abc.MetaPathFinder):
+    """Notes (and refuses) an import of the model packages while an unmarked test runs."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in MODEL_PACKAGES:
+            self.seen.append(f"import {fullname}")
+            raise ImportError(f"{fullname} imported by a test not marked `model`")
+        return None
+
+
+@pytest.fixture(autouse=True)
+def model_guard(request, monkeypatch):
+    """Fails an unmarked test that loads the model: by importing sentence-transformers, torch or
+    transformers, by constructing the real encoders, or by asking for a `real_*` fixture. Product
+    code may catch the error it raises; the test fails at teardown all the same."""
+    if uses_model(request):
+        yield
+        return
+    asked = sorted(set(request.fixturenames) & set(REAL_MODEL_FIXTURES))
+    assert not asked, f"{request.node.nodeid} uses {asked} but is not marked `model`"
+    from index import embed, store
+
+    recorder = _ModelImportRecorder()
+
+    def refuse(what: str):
+        def loader(*args, **kwargs):
+            recorder.seen.append(what)
+            raise embed.ModelUnavailableError(f"{what} called by a test not marked `model`")
+        return loader
+
+    monkeypatch.setattr(embed, "load_embedder", refuse("load_embedder"))
+    monkeypatch.setattr(store, "load_embedder", refuse("load_embedder"))
+    monkeypatch.setattr(embed, "AuxEncoder", refuse("AuxEncoder"))
+    monkeypatch.setattr(store, "AuxEncoder", refuse("AuxEncoder"))
+    sys.meta_path.insert(0, recorder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(recorder)
+    assert not recorder.seen, (f"{request.node.nodeid} loads the model ({', '.join(recorder.seen)}) "
+                               "but is not marked `model`")
+
+
+@pytest.fixture()
+def settings(tmp_path, index_dir, embedder):
     """Settings pointing at the session index and a fresh SQLite file."""
     from bot.settings import Settings
 
-    return Settings(policy_path=POLICY_PATH, index_dir=index_dir, db_path=tmp_path / "policybot.sqlite3")
+    return Settings(policy_path=POLICY_PATH, index_dir=index_dir, db_path=tmp_path / "policybot.sqlite3",
+                    model=embedder.name)
 
 
 @pytest.fixture()
 def cli(monkeypatch, index_dir, embedder, aux_encoder):
     """Environment of a user with a built index, for bot.cli.main in-process: model loads return
-    the session's models, so the CLI code path is real but no test pays for a second load."""
+    the test's encoders (the session's model, or the stand-ins), so the CLI code path is real but
+    no test pays for a second load."""
     from index import store
+    from index.embed import DEFAULT_MODEL
 
     for name in list(os.environ):
         if name.startswith(("POLICYBOT_", "SLACK_", "SMTP_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("POLICYBOT_INDEX", str(index_dir))
     monkeypatch.setenv("POLICYBOT_POLICY", str(POLICY_PATH))
+    if embedder.name != DEFAULT_MODEL:
+        monkeypatch.setenv("POLICYBOT_MODEL", embedder.name)
     real_loader = store.load_embedder
     monkeypatch.setattr(store, "load_embedder", lambda name: embedder if name == embedder.name else real_loader(name))
     monkeypatch.setattr(store, "AuxEncoder", lambda: aux_encoder)

