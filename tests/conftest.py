@@ -152,16 +152,22 @@ class _ModelImportRecorder(importlib.abc.MetaPathFinder):
         return None
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """An unmarked test that asks for a `real_*` fixture fails before the fixture loads the model
+    (session fixtures are set up before the function-scoped guard below)."""
+    asked = sorted(set(getattr(item, "fixturenames", ())) & set(REAL_MODEL_FIXTURES))
+    if asked and item.get_closest_marker("model") is None:
+        pytest.fail(f"{item.nodeid} uses {', '.join(asked)} but is not marked `model`", pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def model_guard(request, monkeypatch):
     """Fails an unmarked test that loads the model: by importing sentence-transformers, torch or
-    transformers, by constructing the real encoders, or by asking for a `real_*` fixture. Product
-    code may catch the error it raises; the test fails at teardown all the same."""
+    transformers, or by constructing the real encoders. Product code may catch the error this
+    raises; the test fails at teardown all the same."""
     if uses_model(request):
         yield
         return
-    asked = sorted(set(request.fixturenames) & set(REAL_MODEL_FIXTURES))
-    assert not asked, f"{request.node.nodeid} uses {asked} but is not marked `model`"
     from index import embed, store
 
     recorder = _ModelImportRecorder()

@@ -65,12 +65,13 @@ def test_ask_without_an_index_says_to_build_it(tmp_path):
     assert done.stdout == ""
 
 
-def test_ask_on_a_stale_index_says_to_rebuild(index_dir, tmp_path):
+def test_ask_on_a_stale_index_says_to_rebuild(index_dir, embedder, tmp_path):
     edited = tmp_path / "privacy_policy.txt"
     edited.write_text(POLICY_PATH.read_text(encoding="utf-8").replace("info@sokonara.co.jp", "new@sokonara.co.jp"),
                       encoding="utf-8")
     done = run_policybot("ask", "--json", BILLING, cwd=tmp_path,
-                         env={"POLICYBOT_INDEX": str(index_dir), "POLICYBOT_POLICY": str(edited)})
+                         env={"POLICYBOT_INDEX": str(index_dir), "POLICYBOT_POLICY": str(edited),
+                              "POLICYBOT_MODEL": embedder.name})  # the model the index was built with
     assert done.returncode == 2
     assert_one_clear_line(done.stderr, "policybot build")
     assert done.stdout == ""
