@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.abc
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,117 +26,77 @@ DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "questions-dev.jsonl"
 
 # What loading the model imports; none of it is needed to answer with tests/fakes.py.
 MODEL_PACKAGES = ("sentence_transformers", "transformers", "torch")
-REAL_MODEL_FIXTURES = ("real_embedder", "real_aux_encoder", "real_index_dir", "real_searcher", "real_answerer")
 
 
 def uses_model(request: pytest.FixtureRequest) -> bool:
     return request.node.get_closest_marker("model") is not None
 
 
-# --- the real model (tests marked `model`) ----------------------------------------------------
-@pytest.fixture(scope="session")
-def real_embedder():
-    from index.embed import DEFAULT_MODEL, load_embedder
+@dataclass(frozen=True)
+class AnsweringStack:
+    """Two encoders, the real policy's index built with them, and its searcher and answerer."""
 
-    return load_embedder(DEFAULT_MODEL)
-
-
-@pytest.fixture(scope="session")
-def real_aux_encoder():
-    from index.embed import AuxEncoder
-
-    return AuxEncoder()
+    embedder: object
+    aux_encoder: object
+    index_dir: Path
+    searcher: object
+    answerer: object
 
 
-@pytest.fixture(scope="session")
-def real_index_dir(tmp_path_factory, real_embedder, real_aux_encoder) -> Path:
-    return _built_index(tmp_path_factory, real_embedder, real_aux_encoder)
-
-
-@pytest.fixture(scope="session")
-def real_searcher(real_index_dir, real_embedder, real_aux_encoder):
-    from index.store import load_searcher
-
-    return load_searcher(real_index_dir, embedder=real_embedder, aux_encoder=real_aux_encoder)
-
-
-@pytest.fixture(scope="session")
-def real_answerer(real_searcher):
+def _stack(tmp_path_factory, embedder, aux_encoder) -> AnsweringStack:
     from bot.answerer import Answerer
-
-    return Answerer.fixed(real_searcher)
-
-
-# --- the model-free stand-ins (every other test) ----------------------------------------------
-@pytest.fixture(scope="session")
-def fake_embedder():
-    from tests.fakes import HashEmbedder
-
-    return HashEmbedder()
-
-
-@pytest.fixture(scope="session")
-def fake_aux_encoder():
-    from tests.fakes import HashAuxEncoder
-
-    return HashAuxEncoder()
-
-
-@pytest.fixture(scope="session")
-def fake_index_dir(tmp_path_factory, fake_embedder, fake_aux_encoder) -> Path:
-    return _built_index(tmp_path_factory, fake_embedder, fake_aux_encoder)
-
-
-@pytest.fixture(scope="session")
-def fake_searcher(fake_index_dir, fake_embedder, fake_aux_encoder):
-    from index.store import load_searcher
-
-    return load_searcher(fake_index_dir, embedder=fake_embedder, aux_encoder=fake_aux_encoder)
-
-
-@pytest.fixture(scope="session")
-def fake_answerer(fake_searcher):
-    from bot.answerer import Answerer
-
-    return Answerer.fixed(fake_searcher)
-
-
-def _built_index(tmp_path_factory, embedder, aux_encoder) -> Path:
     from index import store
 
     directory = tmp_path_factory.mktemp("index")
     store.build(POLICY_PATH, directory, embedder.name, embedder=embedder, aux_encoder=aux_encoder)
-    return directory
+    searcher = store.load_searcher(directory, embedder=embedder, aux_encoder=aux_encoder)
+    return AnsweringStack(embedder, aux_encoder, directory, searcher, Answerer.fixed(searcher))
+
+
+@pytest.fixture(scope="session")
+def real_model(tmp_path_factory) -> AnsweringStack:
+    """The default model and the cross-lingual encoder: only for tests marked `model`."""
+    from index.embed import DEFAULT_MODEL, AuxEncoder, load_embedder
+
+    return _stack(tmp_path_factory, load_embedder(DEFAULT_MODEL), AuxEncoder())
+
+
+@pytest.fixture(scope="session")
+def fake_model(tmp_path_factory) -> AnsweringStack:
+    """The hashed stand-ins of tests/fakes.py: every other test."""
+    from tests.fakes import HashAuxEncoder, HashEmbedder
+
+    return _stack(tmp_path_factory, HashEmbedder(), HashAuxEncoder())
 
 
 # --- what a test asks for: the model or the stand-in, by its marker ---------------------------
-def _model_or_fake(request: pytest.FixtureRequest, name: str):
-    return request.getfixturevalue(("real_" if uses_model(request) else "fake_") + name)
+def _model_or_fake(request: pytest.FixtureRequest) -> AnsweringStack:
+    return request.getfixturevalue("real_model" if uses_model(request) else "fake_model")
 
 
 @pytest.fixture()
 def embedder(request):
-    return _model_or_fake(request, "embedder")
+    return _model_or_fake(request).embedder
 
 
 @pytest.fixture()
 def aux_encoder(request):
-    return _model_or_fake(request, "aux_encoder")
+    return _model_or_fake(request).aux_encoder
 
 
 @pytest.fixture()
 def index_dir(request) -> Path:
-    return _model_or_fake(request, "index_dir")
+    return _model_or_fake(request).index_dir
 
 
 @pytest.fixture()
 def searcher(request):
-    return _model_or_fake(request, "searcher")
+    return _model_or_fake(request).searcher
 
 
 @pytest.fixture()
 def answerer(request):
-    return _model_or_fake(request, "answerer")
+    return _model_or_fake(request).answerer
 
 
 # --- the guard: a test that is not marked `model` must not load it ----------------------------
@@ -153,11 +114,10 @@ class _ModelImportRecorder(importlib.abc.MetaPathFinder):
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """An unmarked test that asks for a `real_*` fixture fails before the fixture loads the model
+    """An unmarked test that asks for `real_model` fails before that fixture loads the model
     (session fixtures are set up before the function-scoped guard below)."""
-    asked = sorted(set(getattr(item, "fixturenames", ())) & set(REAL_MODEL_FIXTURES))
-    if asked and item.get_closest_marker("model") is None:
-        pytest.fail(f"{item.nodeid} uses {', '.join(asked)} but is not marked `model`", pytrace=False)
+    if "real_model" in getattr(item, "fixturenames", ()) and item.get_closest_marker("model") is None:
+        pytest.fail(f"{item.nodeid} uses real_model but is not marked `model`", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

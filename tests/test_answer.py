@@ -33,23 +33,23 @@ CITATION_KEYS = {"id", "label", "article", "paragraph", "item", "title", "text",
 
 
 @pytest.fixture(scope="module")
-def billing(real_answerer) -> Answer:
-    return real_answerer.answer(BILLING)
+def billing(real_model) -> Answer:
+    return real_model.answerer.answer(BILLING)
 
 
 @pytest.fixture(scope="module")
-def rights(real_answerer) -> Answer:
-    return real_answerer.answer(RIGHTS)
+def rights(real_model) -> Answer:
+    return real_model.answerer.answer(RIGHTS)
 
 
 @pytest.fixture(scope="module")
-def out_of_scope(real_answerer) -> Answer:
-    return real_answerer.answer(OUT_OF_SCOPE)
+def out_of_scope(real_model) -> Answer:
+    return real_model.answerer.answer(OUT_OF_SCOPE)
 
 
 @pytest.fixture(scope="module")
-def english(real_answerer) -> Answer:
-    return real_answerer.answer(ENGLISH)
+def english(real_model) -> Answer:
+    return real_model.answerer.answer(ENGLISH)
 
 
 def mailto_parts(mailto: str) -> tuple[str, dict[str, list[str]]]:

@@ -51,9 +51,10 @@ def without_email(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_template(tmp_path_factory, fake_embedder, fake_aux_encoder) -> Path:
+def base_template(tmp_path_factory, fake_model) -> Path:
     directory = tmp_path_factory.mktemp("guard") / "index"
-    store.build(BASE, directory, fake_embedder.name, embedder=fake_embedder, aux_encoder=fake_aux_encoder)
+    store.build(BASE, directory, fake_model.embedder.name, embedder=fake_model.embedder,
+                aux_encoder=fake_model.aux_encoder)
     return directory
 
 

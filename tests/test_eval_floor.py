@@ -74,13 +74,13 @@ AT_MOST = {
 
 
 @pytest.fixture(scope="module")
-def reports(real_answerer) -> dict[str, dict]:
+def reports(real_model) -> dict[str, dict]:
     out = {}
     for name, path in QUESTION_FILES.items():
         if path.is_file():
             questions = load_questions(path)
             assert questions, f"{path} holds no questions"
-            out[name] = evaluate(real_answerer, questions)
+            out[name] = evaluate(real_model.answerer, questions)
     return out
 
 

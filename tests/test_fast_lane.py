@@ -46,7 +46,7 @@ def test_an_unmarked_test_that_loads_the_model_fails(pytester):
             except ImportError:
                 pass
 
-        def test_asks_for_the_real_model(real_embedder):
+        def test_asks_for_the_real_model(real_model):
             pass
 
         def test_stays_model_free(answerer):
@@ -56,4 +56,4 @@ def test_an_unmarked_test_that_loads_the_model_fails(pytester):
     result.assert_outcomes(passed=3, errors=3)  # two at teardown, one at setup
     result.stdout.fnmatch_lines(["*test_swallows_the_load_error loads the model (load_embedder)*",
                                  "*test_imports_a_model_package loads the model (import transformers*",
-                                 "*test_asks_for_the_real_model uses real_embedder but is not marked `model`*"])
+                                 "*test_asks_for_the_real_model uses real_model but is not marked `model`*"])

@@ -33,19 +33,19 @@ def build(policy: Path, index_dir: Path, embedder, aux_encoder, **kw) -> store.B
 
 
 @pytest.fixture(scope="module")
-def base_template(tmp_path_factory, fake_embedder, fake_aux_encoder) -> Path:
+def base_template(tmp_path_factory, fake_model) -> Path:
     """An index of base.txt (one generation)."""
     directory = tmp_path_factory.mktemp("base-index")
-    build(BASE, directory, fake_embedder, fake_aux_encoder)
+    build(BASE, directory, fake_model.embedder, fake_model.aux_encoder)
     return directory
 
 
 @pytest.fixture(scope="module")
-def two_generations(tmp_path_factory, base_template, fake_embedder, fake_aux_encoder) -> Path:
+def two_generations(tmp_path_factory, base_template, fake_model) -> Path:
     """base.txt as the previous generation, inserted_item.txt live."""
     directory = tmp_path_factory.mktemp("two") / "index"
     shutil.copytree(base_template, directory)
-    build(FIXTURES / "inserted_item.txt", directory, fake_embedder, fake_aux_encoder)
+    build(FIXTURES / "inserted_item.txt", directory, fake_model.embedder, fake_model.aux_encoder)
     return directory
 
 

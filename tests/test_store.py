@@ -52,11 +52,11 @@ def leftovers(index_dir: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def small_template(tmp_path_factory, fake_embedder, fake_aux_encoder) -> Path:
+def small_template(tmp_path_factory, fake_model) -> Path:
     """A one-generation index of SMALL; tests work on copies."""
     root = tmp_path_factory.mktemp("small")
     (root / "policy.txt").write_text(SMALL, encoding="utf-8")
-    build(root / "policy.txt", root / "index", fake_embedder, fake_aux_encoder)
+    build(root / "policy.txt", root / "index", fake_model.embedder, fake_model.aux_encoder)
     return root
 
 
