@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install index run test bench eval clean
+.PHONY: install index run test test-fast bench eval clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -26,6 +26,10 @@ run: index
 
 test: install
 	$(VENV)/bin/python -m pytest -q
+
+# Everything but the tests marked `model`: no model is loaded (tests/fakes.py stands in for it).
+test-fast: install
+	$(VENV)/bin/python -m pytest -q -m "not model"
 
 eval: index
 	$(VENV)/bin/policybot eval ../shared/eval/questions-dev.jsonl

@@ -17,7 +17,7 @@ def build_like_cli(policy: Path, index_dir: Path, embedder, aux_encoder, **optio
 
 def use_session_models(monkeypatch, embedder, aux_encoder) -> None:
     """Make an in-process `policybot build` embed with the session's models instead of loading its own."""
-    monkeypatch.delenv("POLICYBOT_MODEL", raising=False)
+    monkeypatch.setenv("POLICYBOT_MODEL", embedder.name)  # the default model, or the stand-in of tests/fakes.py
     real_loader = store.load_embedder
     monkeypatch.setattr(store, "load_embedder", lambda name: embedder if name == embedder.name else real_loader(name))
     monkeypatch.setattr(store, "AuxEncoder", lambda: aux_encoder)

@@ -1,7 +1,18 @@
-"""Session fixtures: one real index built from the real policy, one loaded model per test run."""
+"""Session fixtures: one real index built from the real policy per run, with the real model for
+tests marked `model` and with the model-free encoders of tests/fakes.py for every other test.
+
+A test asks for `embedder`, `aux_encoder`, `index_dir`, `searcher` or `answerer` and gets the
+real model only when it is marked `@pytest.mark.model` (retrieval quality, answers checked by
+their content); otherwise it gets the hashed stand-ins, so `pytest -m "not model"` (`make
+test-fast`) never loads the 1.5 GB model. A test that is not marked and loads it anyway fails
+(`model_guard`).
+"""
 from __future__ import annotations
 
+import importlib.abc
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,63 +24,158 @@ REPO = Path(__file__).resolve().parents[1]
 POLICY_PATH = REPO / "policy_text" / "privacy_policy.txt"
 DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "questions-dev.jsonl"
 
-
-@pytest.fixture(scope="session")
-def embedder():
-    from index.embed import DEFAULT_MODEL, load_embedder
-
-    return load_embedder(DEFAULT_MODEL)
+# What loading the model imports; none of it is needed to answer with tests/fakes.py.
+MODEL_PACKAGES = ("sentence_transformers", "transformers", "torch")
 
 
-@pytest.fixture(scope="session")
-def aux_encoder():
-    from index.embed import AuxEncoder
-
-    return AuxEncoder()
+def uses_model(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("model") is not None
 
 
-@pytest.fixture(scope="session")
-def index_dir(tmp_path_factory, embedder, aux_encoder) -> Path:
+@dataclass(frozen=True)
+class AnsweringStack:
+    """Two encoders, the real policy's index built with them, and its searcher and answerer."""
+
+    embedder: object
+    aux_encoder: object
+    index_dir: Path
+    searcher: object
+    answerer: object
+
+
+def _stack(tmp_path_factory, embedder, aux_encoder) -> AnsweringStack:
+    from bot.answerer import Answerer
+    from index import store
     from index.build import build
 
     directory = tmp_path_factory.mktemp("index")
     build(POLICY_PATH, directory, embedder.name, embedder=embedder, aux_encoder=aux_encoder)
-    return directory
+    searcher = store.load_searcher(directory, embedder=embedder, aux_encoder=aux_encoder)
+    return AnsweringStack(embedder, aux_encoder, directory, searcher, Answerer.fixed(searcher))
 
 
 @pytest.fixture(scope="session")
-def searcher(index_dir, embedder, aux_encoder):
-    from index.store import load_searcher
+def real_model(tmp_path_factory) -> AnsweringStack:
+    """The default model and the cross-lingual encoder: only for tests marked `model`."""
+    from index.embed import DEFAULT_MODEL, AuxEncoder, load_embedder
 
-    return load_searcher(index_dir, embedder=embedder, aux_encoder=aux_encoder)
+    return _stack(tmp_path_factory, load_embedder(DEFAULT_MODEL), AuxEncoder())
 
 
 @pytest.fixture(scope="session")
-def answerer(searcher):
-    from bot.answerer import Answerer
+def fake_model(tmp_path_factory) -> AnsweringStack:
+    """The hashed stand-ins of tests/fakes.py: every other test."""
+    from tests.fakes import HashAuxEncoder, HashEmbedder
 
-    return Answerer.fixed(searcher)
+    return _stack(tmp_path_factory, HashEmbedder(), HashAuxEncoder())
+
+
+# --- what a test asks for: the model or the stand-in, by its marker ---------------------------
+def _model_or_fake(request: pytest.FixtureRequest) -> AnsweringStack:
+    return request.getfixturevalue("real_model" if uses_model(request) else "fake_model")
 
 
 @pytest.fixture()
-def settings(tmp_path, index_dir):
+def embedder(request):
+    return _model_or_fake(request).embedder
+
+
+@pytest.fixture()
+def aux_encoder(request):
+    return _model_or_fake(request).aux_encoder
+
+
+@pytest.fixture()
+def index_dir(request) -> Path:
+    return _model_or_fake(request).index_dir
+
+
+@pytest.fixture()
+def searcher(request):
+    return _model_or_fake(request).searcher
+
+
+@pytest.fixture()
+def answerer(request):
+    return _model_or_fake(request).answerer
+
+
+# --- the guard: a test that is not marked `model` must not load it ----------------------------
+class _ModelImportRecorder(importlib.abc.MetaPathFinder):
+    """Notes (and refuses) an import of the model packages while an unmarked test runs."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in MODEL_PACKAGES:
+            self.seen.append(f"import {fullname}")
+            raise ImportError(f"{fullname} imported by a test not marked `model`")
+        return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """An unmarked test that asks for `real_model` fails before that fixture loads the model
+    (session fixtures are set up before the function-scoped guard below)."""
+    if "real_model" in getattr(item, "fixturenames", ()) and item.get_closest_marker("model") is None:
+        pytest.fail(f"{item.nodeid} uses real_model but is not marked `model`", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def model_guard(request, monkeypatch):
+    """Fails an unmarked test that loads the model: by importing sentence-transformers, torch or
+    transformers, or by constructing the real encoders. Product code may catch the error this
+    raises; the test fails at teardown all the same."""
+    if uses_model(request):
+        yield
+        return
+    from index import embed, store
+
+    recorder = _ModelImportRecorder()
+
+    def refuse(what: str):
+        def loader(*args, **kwargs):
+            recorder.seen.append(what)
+            raise embed.ModelUnavailableError(f"{what} called by a test not marked `model`")
+        return loader
+
+    monkeypatch.setattr(embed, "load_embedder", refuse("load_embedder"))
+    monkeypatch.setattr(store, "load_embedder", refuse("load_embedder"))
+    monkeypatch.setattr(embed, "AuxEncoder", refuse("AuxEncoder"))
+    monkeypatch.setattr(store, "AuxEncoder", refuse("AuxEncoder"))
+    sys.meta_path.insert(0, recorder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(recorder)
+    assert not recorder.seen, (f"{request.node.nodeid} loads the model ({', '.join(recorder.seen)}) "
+                               "but is not marked `model`")
+
+
+@pytest.fixture()
+def settings(tmp_path, index_dir, embedder):
     """Settings pointing at the session index and a fresh SQLite file."""
     from bot.settings import Settings
 
-    return Settings(policy_path=POLICY_PATH, index_dir=index_dir, db_path=tmp_path / "policybot.sqlite3")
+    return Settings(policy_path=POLICY_PATH, index_dir=index_dir, db_path=tmp_path / "policybot.sqlite3",
+                    model=embedder.name)
 
 
 @pytest.fixture()
 def cli(monkeypatch, index_dir, embedder, aux_encoder):
     """Environment of a user with a built index, for bot.cli.main in-process: model loads return
-    the session's models, so the CLI code path is real but no test pays for a second load."""
+    the test's encoders (the session's model, or the stand-ins), so the CLI code path is real but
+    no test pays for a second load."""
     from index import store
+    from index.embed import DEFAULT_MODEL
 
     for name in list(os.environ):
         if name.startswith(("POLICYBOT_", "SLACK_", "SMTP_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("POLICYBOT_INDEX", str(index_dir))
     monkeypatch.setenv("POLICYBOT_POLICY", str(POLICY_PATH))
+    if embedder.name != DEFAULT_MODEL:
+        monkeypatch.setenv("POLICYBOT_MODEL", embedder.name)
     real_loader = store.load_embedder
     monkeypatch.setattr(store, "load_embedder", lambda name: embedder if name == embedder.name else real_loader(name))
     monkeypatch.setattr(store, "AuxEncoder", lambda: aux_encoder)

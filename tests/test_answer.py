@@ -18,6 +18,8 @@ from bot.answerer import Answerer
 from bot.record import AnswerRecord
 from index.policy import load
 
+pytestmark = pytest.mark.model  # which clause answers which question: the real model's retrieval
+
 REPO = Path(__file__).resolve().parents[1]
 POLICY = load(REPO / "policy_text" / "privacy_policy.txt")
 CLAUSES = {c.id: c for c in POLICY.clauses()}
@@ -33,23 +35,23 @@ CITATION_KEYS = {"id", "label", "article", "paragraph", "item", "title", "text",
 
 
 @pytest.fixture(scope="module")
-def billing(answerer) -> Answer:
-    return answerer.answer(BILLING)
+def billing(real_model) -> Answer:
+    return real_model.answerer.answer(BILLING)
 
 
 @pytest.fixture(scope="module")
-def rights(answerer) -> Answer:
-    return answerer.answer(RIGHTS)
+def rights(real_model) -> Answer:
+    return real_model.answerer.answer(RIGHTS)
 
 
 @pytest.fixture(scope="module")
-def out_of_scope(answerer) -> Answer:
-    return answerer.answer(OUT_OF_SCOPE)
+def out_of_scope(real_model) -> Answer:
+    return real_model.answerer.answer(OUT_OF_SCOPE)
 
 
 @pytest.fixture(scope="module")
-def english(answerer) -> Answer:
-    return answerer.answer(ENGLISH)
+def english(real_model) -> Answer:
+    return real_model.answerer.answer(ENGLISH)
 
 
 def mailto_parts(mailto: str) -> tuple[str, dict[str, list[str]]]:

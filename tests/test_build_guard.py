@@ -52,9 +52,10 @@ def without_email(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def base_template(tmp_path_factory, embedder, aux_encoder) -> Path:
+def base_template(tmp_path_factory, fake_model) -> Path:
     directory = tmp_path_factory.mktemp("guard") / "index"
-    build(BASE, directory, embedder.name, embedder=embedder, aux_encoder=aux_encoder)
+    build(BASE, directory, fake_model.embedder.name, embedder=fake_model.embedder,
+          aux_encoder=fake_model.aux_encoder)
     return directory
 
 

@@ -13,6 +13,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from index import store
 from index.policy import load
 from tests.cli_support import assert_one_clear_line, run, run_policybot
@@ -41,6 +43,7 @@ SMALL = """第1条（目的）
 
 
 # --- subprocesses -------------------------------------------------------------------------
+@pytest.mark.model
 def test_ask_json_from_stdin_writes_one_object_a_line_in_order(index_dir, tmp_path):
     questions = [BILLING, ENGLISH]
     done = run_policybot("ask", "--json", "-", stdin="\n".join(questions) + "\n", cwd=tmp_path,
@@ -62,12 +65,13 @@ def test_ask_without_an_index_says_to_build_it(tmp_path):
     assert done.stdout == ""
 
 
-def test_ask_on_a_stale_index_says_to_rebuild(index_dir, tmp_path):
+def test_ask_on_a_stale_index_says_to_rebuild(index_dir, embedder, tmp_path):
     edited = tmp_path / "privacy_policy.txt"
     edited.write_text(POLICY_PATH.read_text(encoding="utf-8").replace("info@sokonara.co.jp", "new@sokonara.co.jp"),
                       encoding="utf-8")
     done = run_policybot("ask", "--json", BILLING, cwd=tmp_path,
-                         env={"POLICYBOT_INDEX": str(index_dir), "POLICYBOT_POLICY": str(edited)})
+                         env={"POLICYBOT_INDEX": str(index_dir), "POLICYBOT_POLICY": str(edited),
+                              "POLICYBOT_MODEL": embedder.name})  # the model the index was built with
     assert done.returncode == 2
     assert_one_clear_line(done.stderr, "policybot build")
     assert done.stdout == ""
@@ -83,6 +87,7 @@ def test_build_with_a_missing_policy_file_is_a_clear_error(tmp_path):
 
 
 # --- in-process (the `cli` fixture is in conftest.py) ------------------------------------
+@pytest.mark.model
 def test_ask_json_prints_one_answer_object(cli, capsys):
     code, out, err = run(capsys, "ask", "--json", BILLING)
     assert code == 0, err
@@ -92,6 +97,7 @@ def test_ask_json_prints_one_answer_object(cli, capsys):
     assert data["citations"][0]["label"] == "第3条（利用目的）第1項第4号"
 
 
+@pytest.mark.model
 def test_ask_words_are_joined_into_one_question_and_rendered_as_text(cli, capsys):
     code, out, _ = run(capsys, "ask", "自分の個人情報を", "削除してほしい")
     assert code == 0
@@ -101,6 +107,7 @@ def test_ask_words_are_joined_into_one_question_and_rendered_as_text(cli, capsys
     assert "窓口へのメール下書き: mailto:info@sokonara.co.jp?subject=" in out
 
 
+@pytest.mark.model
 def test_ask_escalation_exits_zero(cli, capsys):
     code, out, _ = run(capsys, "ask", "--json", OUT_OF_SCOPE)
     assert code == 0
@@ -109,6 +116,7 @@ def test_ask_escalation_exits_zero(cli, capsys):
     assert data["contact"]["email"] == "info@sokonara.co.jp"
 
 
+@pytest.mark.model
 def test_eval_prints_the_metrics(cli, capsys, tmp_path):
     questions = tmp_path / "questions.jsonl"
     rows = [
@@ -128,6 +136,7 @@ def test_eval_prints_the_metrics(cli, capsys, tmp_path):
     assert "MISS" not in out
 
 
+@pytest.mark.model
 def test_chat_answers_until_exit(cli, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{BILLING}\n\nexit\n個人情報は何に使いますか\n"))
     code, out, _ = run(capsys, "chat")

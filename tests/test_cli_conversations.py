@@ -7,6 +7,8 @@ import json
 import re
 import sys
 
+import pytest
+
 from bot.cli import ask_line
 from tests.cli_support import run  # the `cli` fixture lives in tests/conftest.py
 
@@ -15,6 +17,7 @@ FOLLOW_UP = "その責任者は決まっていますか"
 OUT_OF_SCOPE = "社員食堂のメニューを教えてください"
 
 
+@pytest.mark.model
 def test_ask_json_lines_carry_history_and_plain_lines_keep_working(cli, capsys, monkeypatch):
     lines = [json.dumps({"question": FOLLOW_UP, "history": [SAFETY]}, ensure_ascii=False), FOLLOW_UP,
              '{"question": broken', json.dumps({"history": [SAFETY]}, ensure_ascii=False)]
@@ -42,6 +45,7 @@ def test_ask_line_reads_what_it_can_and_never_raises():
     assert ask_line(deep) == (deep, [])
 
 
+@pytest.mark.model
 def test_chat_keeps_the_context_until_new(cli, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{SAFETY}\n{FOLLOW_UP}\n/new\n{FOLLOW_UP}\nexit\n"))
     code, out, _ = run(capsys, "chat")
@@ -51,6 +55,7 @@ def test_chat_keeps_the_context_until_new(cli, capsys, monkeypatch):
     assert f"前の質問「{SAFETY}」" in first and "前の質問" not in after_new
 
 
+@pytest.mark.model
 def test_eval_reads_a_conversation_file(cli, capsys, tmp_path):
     rows = [
         {"id": "f1", "kind": "followup", "turns": [SAFETY, FOLLOW_UP], "gold": ["7-2"], "escalate": False},

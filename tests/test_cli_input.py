@@ -51,6 +51,7 @@ def hostile_lines(count: int = 1000, seed: int = 20261130) -> list[bytes]:
     return lines
 
 
+@pytest.mark.model
 def test_ask_json_gives_one_valid_json_object_per_line_of_hostile_input(index_dir, answerer, tmp_path):
     lines = hostile_lines()
     done = run_policybot("ask", "--json", "-", stdin=b"\n".join(lines), cwd=tmp_path, timeout=3600,
@@ -95,6 +96,7 @@ def test_lines_end_at_newlines_only(cli, capsys, monkeypatch, stdin, questions):
     assert all(o["status"] == "escalated" for o, q in zip(objects, questions) if not q.strip())
 
 
+@pytest.mark.model
 def test_invalid_utf8_in_a_one_shot_question_is_replaced(index_dir, tmp_path):
     question = os.fsdecode(b"\xff\xfe" + BILLING.encode("utf-8") + b"\xc3")  # how argv delivers such bytes
     done = run_policybot("ask", "--json", question, cwd=tmp_path,
@@ -106,6 +108,7 @@ def test_invalid_utf8_in_a_one_shot_question_is_replaced(index_dir, tmp_path):
     assert data["status"] == "answered" and data["citations"][0]["id"] == "3-1-4"
 
 
+@pytest.mark.model
 def test_chat_answers_a_line_with_invalid_utf8(cli, capsys, monkeypatch):
     typed = b"\xff\xfe" + "社員食堂のメニューを教えてください".encode("utf-8") + b"\nexit\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(typed), encoding="utf-8",

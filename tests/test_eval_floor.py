@@ -14,6 +14,8 @@ import pytest
 
 from bot.evaluate import evaluate, format_report, load_questions
 
+pytestmark = pytest.mark.model  # the quality floors of the real model
+
 REPO = Path(__file__).resolve().parents[1]
 QUESTION_FILES = {
     "dev": REPO.parent / "shared" / "eval" / "questions-dev.jsonl",
@@ -72,13 +74,13 @@ AT_MOST = {
 
 
 @pytest.fixture(scope="module")
-def reports(answerer) -> dict[str, dict]:
+def reports(real_model) -> dict[str, dict]:
     out = {}
     for name, path in QUESTION_FILES.items():
         if path.is_file():
             questions = load_questions(path)
             assert questions, f"{path} holds no questions"
-            out[name] = evaluate(answerer, questions)
+            out[name] = evaluate(real_model.answerer, questions)
     return out
 
 

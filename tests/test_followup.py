@@ -13,6 +13,8 @@ import pytest
 from bot import decide, followup
 from bot.answer import render_text
 
+pytestmark = pytest.mark.model  # which follow-ups the real model reads with the earlier question
+
 SAFETY = "個人情報の安全管理はどのように行っていますか"
 WHO_IS_IN_CHARGE = "その責任者は決まっていますか"
 PURPOSES = "個人情報の利用目的を教えてください"

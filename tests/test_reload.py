@@ -31,19 +31,19 @@ RIGHTS_QUESTION = "自分の個人情報の開示を請求したいです"
 
 
 @pytest.fixture(scope="module")
-def base_template(tmp_path_factory, embedder, aux_encoder) -> Path:
+def base_template(tmp_path_factory, fake_model) -> Path:
     """An index of base.txt (one generation)."""
     directory = tmp_path_factory.mktemp("base-index")
-    build(BASE, directory, embedder, aux_encoder)
+    build(BASE, directory, fake_model.embedder, fake_model.aux_encoder)
     return directory
 
 
 @pytest.fixture(scope="module")
-def two_generations(tmp_path_factory, base_template, embedder, aux_encoder) -> Path:
+def two_generations(tmp_path_factory, base_template, fake_model) -> Path:
     """base.txt as the previous generation, inserted_item.txt live."""
     directory = tmp_path_factory.mktemp("two") / "index"
     shutil.copytree(base_template, directory)
-    build(FIXTURES / "inserted_item.txt", directory, embedder, aux_encoder)
+    build(FIXTURES / "inserted_item.txt", directory, fake_model.embedder, fake_model.aux_encoder)
     return directory
 
 
@@ -248,6 +248,7 @@ def build_cli(monkeypatch, embedder, aux_encoder):
     from bot.cli import main
     from tests.build_support import use_session_models
 
+    monkeypatch.setenv("POLICYBOT_MODEL", embedder.name)  # the default model, or the stand-in of tests/fakes.py
     monkeypatch.delenv(ANNOUNCE_ENV, raising=False)
     use_session_models(monkeypatch, embedder, aux_encoder)
     return lambda policy, index_dir: main(["build", "--policy", str(policy), "--index", str(index_dir), "-q"])

@@ -9,10 +9,12 @@ import pytest
 
 from index.tokenize import lemmas
 
+pytestmark = pytest.mark.model  # the retrieval signals of the real model
+
 
 @pytest.fixture(scope="module")
-def vocab(searcher) -> dict[str, int]:
-    return searcher._r.vocab
+def vocab(real_model) -> dict[str, int]:
+    return real_model.searcher._r.vocab
 
 
 def test_a_question_in_the_policys_own_words_fits_fully(searcher, vocab) -> None:

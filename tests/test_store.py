@@ -49,11 +49,11 @@ def leftovers(index_dir: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def small_template(tmp_path_factory, embedder, aux_encoder) -> Path:
+def small_template(tmp_path_factory, fake_model) -> Path:
     """A one-generation index of SMALL; tests work on copies."""
     root = tmp_path_factory.mktemp("small")
     (root / "policy.txt").write_text(SMALL, encoding="utf-8")
-    build(root / "policy.txt", root / "index", embedder, aux_encoder)
+    build(root / "policy.txt", root / "index", fake_model.embedder, fake_model.aux_encoder)
     return root
 
 
@@ -137,7 +137,7 @@ def test_changed_policy_makes_a_new_generation_and_rollback_restores_the_old(sma
 def test_build_command_names_a_lone_date_the_enactment(small, capsys, monkeypatch, embedder):
     from bot.cli import main
 
-    monkeypatch.delenv("POLICYBOT_MODEL", raising=False)
+    monkeypatch.setenv("POLICYBOT_MODEL", embedder.name)  # the default model, or the stand-in of tests/fakes.py
     policy_path, index_dir = small
     assert main(["build", "--policy", str(policy_path), "--index", str(index_dir), "-q"]) == 0
     assert ") at revision 2025-01-01 制定; nothing to do" in capsys.readouterr().out

@@ -14,6 +14,8 @@ import pytest
 
 from index.models.use_tokenizer import FastUseTokenizer, load_use_tokenizer, sentencepiece_file
 
+pytestmark = pytest.mark.model  # the cross-lingual encoder's tokenizer and vectors
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -182,6 +182,7 @@ def test_unknown_answer_says_so_privately(sender, slack_stub, slack_bot):
 
 # --- the submission ---------------------------------------------------------------------------
 
+@pytest.mark.model
 def test_submission_emails_the_contact_window_confirms_and_notes_the_thread(sender, slack_stub, slack_bot, smtp):
     _, answer_id = ask_in_thread(slack_bot, RIGHTS_QUESTION, thread_ts="1710000000.000100")
     view = click_forward(sender, slack_stub, answer_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from bot import blocks
 
 from .driver import DM_CHANNEL
@@ -28,6 +30,7 @@ def _ask(sender, slack_stub, slack_bot, event: dict, *, posts_before: int, **kw)
     slack_bot.drain()
 
 
+@pytest.mark.model
 def test_a_follow_up_in_a_mention_thread_is_read_with_the_first_question(sender, slack_stub, slack_bot, slack_log,
                                                                         answerer):
     first = sender.mention(SAFETY)
@@ -45,6 +48,7 @@ def test_a_follow_up_in_a_mention_thread_is_read_with_the_first_question(sender,
     assert [line["follow_up"] for line in slack_log.events("slack.reply")] == [False, True]
 
 
+@pytest.mark.model
 def test_a_follow_up_in_a_dm_thread_is_read_with_the_first_question(sender, slack_stub, slack_bot):
     first = sender.dm(SAFETY)
     _ask(sender, slack_stub, slack_bot, first, posts_before=0)

@@ -44,6 +44,7 @@ def socket_mode(slack_settings, answerer, slack_stub):
     bot.close()
 
 
+@pytest.mark.model
 def test_mention_over_socket_mode_is_acked_and_answered_in_thread(socket_mode, slack_stub):
     bot, deliver, payloads = socket_mode
     event = payloads.mention(QUESTION)

@@ -2,6 +2,8 @@
 a bare @policybot under someone else's message answers that message (conversations.replies)."""
 from __future__ import annotations
 
+import pytest
+
 from bot import blocks
 from tests.slack_api_stub import BOT_USER_ID
 
@@ -17,6 +19,7 @@ def _customer_thread(sender, slack_stub, text: str = CUSTOMER_MAIL, user: str = 
     return root
 
 
+@pytest.mark.model
 def test_a_bare_mention_in_a_thread_answers_the_thread_root_and_quotes_it(sender, slack_stub, slack_bot, answerer,
                                                                            slack_log):
     root = _customer_thread(sender, slack_stub)
@@ -51,6 +54,7 @@ def test_a_bare_mention_where_the_thread_cannot_be_read_asks_for_a_question(send
     assert (error["call"], error["error"]) == ("conversations.replies", "thread_not_found")
 
 
+@pytest.mark.model
 def test_a_mention_with_a_question_in_a_thread_answers_that_question(sender, slack_stub, slack_bot, answerer):
     root = _customer_thread(sender, slack_stub)
     sender.send_event(sender.mention("利用料金の請求に個人情報を使いますか？", thread_ts=root))
