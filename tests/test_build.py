@@ -54,10 +54,11 @@ def parsed_texts(monkeypatch) -> Counter:
 
 
 @pytest.fixture(scope="module")
-def base_template(tmp_path_factory, embedder, aux_encoder) -> Path:
-    """An index of base.txt as `policybot build` writes it (module scope: built before any parse is counted)."""
+def base_template(tmp_path_factory, fake_model) -> Path:
+    """An index of base.txt as `policybot build` writes it (module scope: built before any parse is
+    counted; with the stand-in encoders of tests/fakes.py, as every test here uses)."""
     directory = tmp_path_factory.mktemp("build-base") / "index"
-    build_like_cli(BASE, directory, embedder, aux_encoder)
+    build_like_cli(BASE, directory, fake_model.embedder, fake_model.aux_encoder)
     return directory
 
 

@@ -331,6 +331,7 @@ def test_the_answer_log_keeps_the_record_of_a_slack_answer(sender, slack_stub, s
     assert (record.status, record.nearest[0]) == (stored.status, stored.citation_ids[0])
 
 
+@pytest.mark.model  # asserts the real answer's clause (第8条)
 @pytest.mark.parametrize("question, escalated", [(RIGHTS_QUESTION, False), ("御社の株価の見通しを教えてください", True)])
 def test_an_answer_stored_without_a_record_still_forwards_what_it_showed(sender, slack_stub, slack_bot, smtp,
                                                                            question, escalated):

@@ -2,7 +2,6 @@
 own log lines as JSON at INFO, a graceful stop on SIGTERM, and PORT that is not a port."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -135,7 +134,7 @@ def test_serve_writes_only_json_lines_and_drains_on_sigterm(slack_settings, answ
     """`policybot serve` in HTTP mode, as a process runs it: logs on stderr at INFO, every line JSON
     (uvicorn's included); SIGTERM stops it only after the answer in flight has been posted."""
     port = free_port()
-    settings = dataclasses.replace(slack_settings, port=port)
+    settings = slack_settings.model_copy(update={"port": port})
     slack_stub.fail("chat.postMessage", "internal_error", times=2, status=503)  # posted on the third try
     sent = {}
 
