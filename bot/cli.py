@@ -148,7 +148,7 @@ def _print_change_summary(old_text: str, new_policy) -> None:
 
 # --- ask / chat --------------------------------------------------------------------------
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.answer import render_text
+    from bot.render.text import ask_text
 
     settings = _settings(args)
     answerer = load_answerer(settings)
@@ -163,10 +163,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(render_text(result))
-        if result.contact:
-            label = "Write to the contact window" if result.lang == "en" else "窓口へのメール下書き"
-            print(f"\n{label}: {result.contact.mailto}")
+        print(ask_text(result))
     return 0
 
 
@@ -195,15 +192,12 @@ CHAT_MAX_HISTORY = 10  # earlier questions kept as context; followup.py reads on
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.answer import render_text
+    from bot.render.text import bilingual, chat_greeting, chat_reply
 
     settings = _settings(args)
     answerer = load_answerer(settings)
     facts = answerer.facts
-    print(f"{facts.company_name or ''} 個人情報保護方針アシスタント（{facts.revision or '?'} 改定版）")
-    print("質問を入力してください / Ask a question about the privacy policy. Ctrl-D or 'exit' to quit.")
-    print(f"続けて質問すると前の質問を踏まえて答えます。{CHAT_NEW} で新しい会話 / Follow-ups keep the context; "
-          f"{CHAT_NEW} starts over.")
+    print(chat_greeting(facts.company_name, facts.revision, CHAT_NEW))
     history: list[str] = []
     while True:
         try:
@@ -217,13 +211,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
             continue
         if question.strip().lower() == CHAT_NEW:
             history.clear()
-            print("新しい会話を始めます / New conversation.")
+            print(bilingual("cli.chat_new"))
             continue
         result = answerer.answer(question, history=history)
         history = (history + [question])[-CHAT_MAX_HISTORY:]
-        print(render_text(result))
-        if result.contact:
-            print(f"\nmailto: {result.contact.mailto}")
+        print(chat_reply(result))
 
 
 # --- eval --------------------------------------------------------------------------------

@@ -289,7 +289,7 @@ def test_shortcut_result_forwards_the_pasted_message(sender, slack_stub, slack_b
 # --- the modal and the key, as pure functions ----------------------------------------------------
 
 def test_modal_caps_a_long_question_at_slacks_input_limit():
-    view = forward_modal("あ" * 3900, "en", CONTACT, {"a": "x"}, mail_configured=True)
+    view = forward_modal("あ" * 3900, "en", CONTACT, {"a": "x"}, mail_configured=True).to_dict()
     element = next(b for b in view["blocks"] if b.get("block_id") == "question")["element"]
     assert len(element["initial_value"]) <= element["max_length"] == 3000
     assert view["title"]["text"] == "Forward to contact"
