@@ -12,14 +12,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
-from urllib.parse import quote
 
 from bot import decide, followup
 from bot.record import AnswerRecord, Evidence
+from bot.render.mailto import question_mailto
+from bot.render.words import lead_sentence as _lead
 from index.search import Searcher, SearchResult, scrub_noise
 
 MAX_QUESTION_CHARS = 4000
-MAILTO_MAX_CHARS = 1900  # mail clients and browsers refuse or truncate mailto: URLs over ~2,000 chars
 
 ANSWERED = "answered"
 ESCALATED = "escalated"
@@ -92,6 +92,7 @@ class Answer:
 
     def to_json(self) -> dict:
         """The JSON answer object of the CLI contract (DESIGN.md)."""
+        from bot.render.text import render_text  # late: the text renderer imports this module
         return {
             "question": self.question,
             "status": self.status,
@@ -124,30 +125,6 @@ def clean_question(text: str) -> str:
     text = unicodedata.normalize("NFC", text or "")
     text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
     return re.sub(r"[ \t\u3000]+", " ", text).strip()
-
-
-def mailto_url(email: str, subject: str, body: str) -> str:
-    """A mailto: link with subject and body, percent-encoded, line breaks as CRLF (RFC 6068)."""
-    return f"mailto:{email}?subject={quote(subject, safe='')}&body={_encoded_body(body)}"
-
-
-def mailto_prefix_within(text: str, budget: int) -> str:
-    """The longest prefix of `text` that takes at most `budget` characters in a mailto: body.
-
-    Percent-encoding makes a kanji nine characters long, so the cut is searched, not computed.
-    """
-    lo, hi = 0, len(text)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if len(_encoded_body(text[:mid])) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    return text[:lo]
-
-
-def _encoded_body(body: str) -> str:
-    return quote(body.replace("\r\n", "\n").replace("\n", "\r\n"), safe="")
 
 
 def answer(question: str, searcher: Searcher, contact_email: str | None = None, *,
@@ -249,79 +226,6 @@ def _escalation(question: str, lang: str, reason: str, searcher: Searcher, email
         confidence=confidence, record=record, related=related)
 
 
-def _lead(lang: str, status: str, reason: str | None, company: str | None) -> str:
-    who = company or ("当社" if lang == "ja" else "the company")
-    if lang == "en":
-        if status == ANSWERED:
-            return f"The privacy policy of {who} says the following (quoted in the original Japanese):"
-        if reason == REASON_EMPTY:
-            return "Please type a question about the privacy policy."
-        if reason == REASON_TOO_LONG:
-            return f"That message is too long (over {MAX_QUESTION_CHARS:,} characters). Please shorten it to the question itself."
-        return "The privacy policy does not answer this question clearly, so I will not guess. Please ask the contact window."
-    if status == ANSWERED:
-        return f"{who}の個人情報保護方針では、次のとおり定めています。"
-    if reason == REASON_EMPTY:
-        return "個人情報保護方針についての質問を入力してください。"
-    if reason == REASON_TOO_LONG:
-        return f"メッセージが長すぎます（{MAX_QUESTION_CHARS:,}文字まで）。質問の部分だけを送ってください。"
-    return "個人情報保護方針にはこの質問への明確な定めがないため、推測ではお答えしません。お問い合わせ窓口にご確認ください。"
-
-
 def _contact(email: str, question: str, lang: str, citations: tuple[Citation, ...],
              context: str | None = None) -> Contact:
-    if lang == "en":
-        subject = "Question about the privacy policy"
-        body = f"Question:\n{question.strip()}\n"
-        if context:
-            body += f"\nFollowing up on:\n{context}\n"
-        if citations:
-            body += "\nClauses the assistant found:\n" + "\n".join(f"- {c.label}" for c in citations)
-    else:
-        subject = "個人情報保護方針に関するお問い合わせ"
-        body = f"質問:\n{question.strip()}\n"
-        if context:
-            body += f"\n前の質問:\n{context}\n"
-        if citations:
-            body += "\n関連する条項:\n" + "\n".join(f"- {c.label}" for c in citations)
-    mailto = mailto_url(email, subject, body)
-    if len(mailto) > MAILTO_MAX_CHARS:
-        budget = MAILTO_MAX_CHARS - len(mailto_url(email, subject, "…"))
-        mailto = mailto_url(email, subject, mailto_prefix_within(body, budget) + "…")
-    return Contact(email=email, mailto=mailto)
-
-
-def render_text(answer: Answer) -> str:
-    """Plain-text rendering used by the CLI, the JSON object and e-mail."""
-    lines = [answer.lead]
-    if answer.context_question:
-        lines.append(context_line(answer))
-    for citation in answer.citations:
-        lines.append("")
-        lines.append(f"■ {citation.label}")
-        if citation.lead:
-            lines.append(f"  （{citation.lead}）")
-        lines.extend(f"  {line}" for line in citation.text.splitlines())
-    if answer.related:
-        lines.append("")
-        lines.append("Related reading (not an answer to the question):" if answer.lang == "en"
-                     else "参考（質問への答えではありません）:")
-        lines.extend(f"  □ {c.label}" for c in answer.related)
-    if answer.contact:
-        lines.append("")
-        if answer.lang == "en":
-            lines.append(f"Contact window: {answer.contact.email}")
-        else:
-            lines.append(f"お問い合わせ窓口: {answer.contact.email}")
-    if answer.revision and (answer.citations or answer.related):
-        lines.append("")
-        lines.append(f"(Policy revision {answer.revision})" if answer.lang == "en" else f"（{answer.revision} 改定版より引用）")
-    return "\n".join(lines)
-
-
-def context_line(answer: Answer) -> str:
-    """The line that says which earlier question a follow-up was read with (CLI, Slack, e-mail)."""
-    earlier = answer.context_question or ""
-    if answer.lang == "en":
-        return f"(Read as a follow-up to your earlier question: “{earlier}”)"
-    return f"（前の質問「{earlier}」を踏まえてお答えします）"
+    return Contact(email=email, mailto=question_mailto(email, question, lang, (c.label for c in citations), context))

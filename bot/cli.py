@@ -200,7 +200,7 @@ def _progress_bar(enabled: bool):
 @click.argument("question", nargs=-1, required=True)
 def ask(policy: Path | None, index: Path | None, as_json: bool, question: tuple[str, ...]) -> int:
     """Answer QUESTION; '-' reads one question per line from stdin and writes one JSON object a line."""
-    from bot.answer import render_text
+    from bot.render.text import ask_text
 
     answerer = load_answerer(Settings.from_env(policy_path=policy, index_dir=index))
     if question == ("-",):
@@ -213,10 +213,7 @@ def ask(policy: Path | None, index: Path | None, as_json: bool, question: tuple[
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(render_text(result))
-        if result.contact:
-            label = "Write to the contact window" if result.lang == "en" else "窓口へのメール下書き"
-            print(f"\n{label}: {result.contact.mailto}")
+        print(ask_text(result))
     return 0
 
 
@@ -248,14 +245,11 @@ CHAT_MAX_HISTORY = 10  # earlier questions kept as context; followup.py reads on
 @location_options
 def chat(policy: Path | None, index: Path | None) -> int:
     """An interactive terminal session: follow-ups keep the context, /new starts over."""
-    from bot.answer import render_text
+    from bot.render.text import bilingual, chat_greeting, chat_reply
 
     answerer = load_answerer(Settings.from_env(policy_path=policy, index_dir=index))
     facts = answerer.facts
-    print(f"{facts.company_name or ''} 個人情報保護方針アシスタント（{facts.revision or '?'} 改定版）")
-    print("質問を入力してください / Ask a question about the privacy policy. Ctrl-D or 'exit' to quit.")
-    print(f"続けて質問すると前の質問を踏まえて答えます。{CHAT_NEW} で新しい会話 / Follow-ups keep the context; "
-          f"{CHAT_NEW} starts over.")
+    print(chat_greeting(facts.company_name, facts.revision, CHAT_NEW))
     history: list[str] = []
     while True:
         try:
@@ -269,13 +263,11 @@ def chat(policy: Path | None, index: Path | None) -> int:
             continue
         if question.strip().lower() == CHAT_NEW:
             history.clear()
-            print("新しい会話を始めます / New conversation.")
+            print(bilingual("cli.chat_new"))
             continue
         result = answerer.answer(question, history=history)
         history = (history + [question])[-CHAT_MAX_HISTORY:]
-        print(render_text(result))
-        if result.contact:
-            print(f"\nmailto: {result.contact.mailto}")
+        print(chat_reply(result))
 
 
 # --- eval --------------------------------------------------------------------------------

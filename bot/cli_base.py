@@ -3,9 +3,12 @@ and the --policy / --index options. Light on purpose: each command imports the r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import click
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 EXIT_USER_ERROR = 2
 

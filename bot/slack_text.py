@@ -12,7 +12,7 @@ to make a plain question look out of scope. So a message gives two texts:
 - `retrieval`: only the words — no mentions, channels, user groups, URLs or emoji codes.
   This is what is searched.
 
-Pure and Slack-API-free; rendering (escaping for display) lives in bot.blocks.
+Pure and Slack-API-free; rendering (escaping for display) lives in bot.slack_render.
 """
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from bot import decide
-from bot.answer import (MAILTO_MAX_CHARS, MAX_QUESTION_CHARS, Answer, clean_question, detect_language,
-                        mailto_prefix_within, mailto_url, render_text)
+from bot.answer import MAX_QUESTION_CHARS, Answer, clean_question, detect_language
+from bot.render.mailto import MAILTO_MAX_CHARS, mailto_prefix_within, mailto_url
+from bot.render.text import render_text
 from bot.answerer import Answerer
 from bot.record import AnswerRecord
 from index.policy import load

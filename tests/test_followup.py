@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot import decide, followup
-from bot.answer import render_text
+from bot.render.text import render_text
 
 pytestmark = pytest.mark.model  # which follow-ups the real model reads with the earlier question
 
@@ -100,13 +100,15 @@ def test_choose_ignores_a_contextual_reading_that_would_escalate():
 def test_slack_shows_the_earlier_question_escaped_under_the_lead(answerer):
     from dataclasses import replace
 
-    from bot import blocks
+    from bot.slack_render.answer import answer_blocks
+    from bot.slack_render.messages import CONTEXT_TEXT_LIMIT
+    from bot.slack_render.mrkdwn import escape
 
     result = replace(answerer.answer(WHO_IS_IN_CHARGE, history=[SAFETY]), context_question="<!channel> " + "長" * 3000)
-    shown = blocks.answer_blocks(result, answer_id="a1")
-    assert shown[0]["text"]["text"] == blocks.escape(result.lead)
+    shown = [block.to_dict() for block in answer_blocks(result, answer_id="a1")]
+    assert shown[0]["text"]["text"] == escape(result.lead)
     note = shown[1]
     assert note["type"] == "context" and "&lt;!channel&gt;" in note["elements"][0]["text"]
-    assert "<!channel>" not in json.dumps(shown) and len(note["elements"][0]["text"]) <= blocks.CONTEXT_TEXT_LIMIT
-    plain = blocks.answer_blocks(answerer.answer(WHO_IS_IN_CHARGE), answer_id="a1")
-    assert all("前の質問" not in json.dumps(b, ensure_ascii=False) for b in plain)
+    assert "<!channel>" not in json.dumps(shown) and len(note["elements"][0]["text"]) <= CONTEXT_TEXT_LIMIT
+    plain = answer_blocks(answerer.answer(WHO_IS_IN_CHARGE), answer_id="a1")
+    assert all("前の質問" not in json.dumps(b.to_dict(), ensure_ascii=False) for b in plain)

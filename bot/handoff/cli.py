@@ -6,7 +6,6 @@ line on stderr and exit 2 (bot.cli's one mapping); a resend that fails again exi
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click

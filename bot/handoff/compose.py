@@ -14,8 +14,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Callable
 
-from bot.answer import (MAILTO_MAX_CHARS, MAX_QUESTION_CHARS, Answer, clean_question, detect_language,
-                        mailto_prefix_within, mailto_url)
+from bot.answer import MAX_QUESTION_CHARS, Answer, clean_question, detect_language
+from bot.render.mailto import MAILTO_MAX_CHARS, mailto_prefix_within, mailto_url
+from bot.text import t
 
 JST = timezone(timedelta(hours=9), "JST")  # the company's time zone; Japan has no DST
 SUBJECT_EXCERPT_CHARS = 40
@@ -129,7 +130,7 @@ def one_line(text: str, limit: int) -> str:
 def build_subject(ref: str, question: str, lang: str) -> str:
     """Fixed template + a capped one-line excerpt of the question (never the raw question)."""
     excerpt = one_line(question, SUBJECT_EXCERPT_CHARS)
-    prefix = f"[{ref}] " + ("Privacy policy inquiry" if lang == "en" else "個人情報保護方針に関するお問い合わせ")
+    prefix = f"[{ref}] " + t("handoff.subject", lang)
     return f"{prefix}: {excerpt}" if excerpt else prefix
 
 
@@ -138,78 +139,38 @@ def _excerpt(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_WORDS = {
-    "ja": {
-        "greeting": "{company}お問い合わせ窓口 御中",
-        "intro": "個人情報保護方針アシスタント（Slack ボット）が、次のお問い合わせを利用者に代わって転送します。",
-        "ref": "受付番号",
-        "question": "■ お問い合わせ内容",
-        "context": "■ 補足（ご本人の記入）",
-        "reply": "■ 返信先",
-        "no_reply": "記入なし（Slack でご本人にご連絡ください）",
-        "asker": "■ 依頼者",
-        "asker_slack": "Slack ユーザー {who}",
-        "asker_cli": "端末（policybot コマンド）の利用者",
-        "permalink": "■ Slack の元のスレッド",
-        "answered": "■ アシスタントが示した条項（{revision}改定版）",
-        "nearest": "■ アシスタントが参照した条項（いずれも質問への明確な答えではありません。{revision}改定版）",
-        "footer": "このメールはアシスタントが自動で作成しました。ご回答は上記の返信先、または Slack でご本人へお願いします。",
-        "truncated": "…（メールリンクの長さの制限のため省略しました。続きを貼り付けてください）",
-    },
-    "en": {
-        "greeting": "To the contact window{company}",
-        "intro": "The privacy-policy assistant (a Slack bot) forwards the following request on behalf of a user.",
-        "ref": "Reference",
-        "question": "■ Question",
-        "context": "■ Additional context (written by the asker)",
-        "reply": "■ Reply to",
-        "no_reply": "not given (please contact the asker on Slack)",
-        "asker": "■ Asked by",
-        "asker_slack": "Slack user {who}",
-        "asker_cli": "a terminal user (policybot command)",
-        "permalink": "■ Original Slack thread",
-        "answered": "■ Clauses the assistant quoted (policy revision {revision})",
-        "nearest": "■ Clauses the assistant looked at (none answers the question clearly; policy revision {revision})",
-        "footer": "This e-mail was written by the assistant. Please reply to the address above, or to the asker on Slack.",
-        "truncated": "… (shortened to fit in a mail link; please paste the rest)",
-    },
-}
-
-
 def build_body(h: Handoff, *, compact: bool = False) -> str:
     """Plain-text body in the asker's language.
 
     `compact` is the short form for mailto: drafts the asker sends from their own mailer:
     no greeting, no reply address, clause labels without their text (URLs are short).
     """
-    w = _WORDS["en" if h.lang == "en" else "ja"]
+    lang = h.lang
     lines: list[str] = []
     if not compact:
-        company = h.company or ""
-        if h.lang == "en":
-            company = f" of {company}" if company else ""
-        lines += [w["greeting"].format(company=company), "", w["intro"]]
-    lines += [f"{w['ref']}: {h.ref}", "", w["question"], h.question.strip(), ""]
+        company = t("handoff.greeting_company", lang, company=h.company) if h.company else ""
+        lines += [t("handoff.greeting", lang, company=company), "", t("handoff.intro", lang)]
+    lines += [f"{t('handoff.ref', lang)}: {h.ref}", "", t("handoff.question", lang), h.question.strip(), ""]
     if h.context and h.context.strip():
-        lines += [w["context"], h.context.strip(), ""]
+        lines += [t("handoff.context", lang), h.context.strip(), ""]
     if not compact:
-        lines += [w["reply"], h.reply_to or w["no_reply"], ""]
+        lines += [t("handoff.reply", lang), h.reply_to or t("handoff.no_reply", lang), ""]
         if h.asker == "cli":
-            who = w["asker_cli"]
+            who = t("handoff.asker_cli", lang)
         else:
-            who = w["asker_slack"].format(who=f"{h.asker_name} ({h.asker})" if h.asker_name else h.asker)
-        lines += [w["asker"], who, ""]
+            who = t("handoff.asker_slack", lang, who=f"{h.asker_name} ({h.asker})" if h.asker_name else h.asker)
+        lines += [t("handoff.asker", lang), who, ""]
     if h.permalink:
-        lines += [w["permalink"], h.permalink, ""]
+        lines += [t("handoff.permalink", lang), h.permalink, ""]
     if h.citations:
-        lines.append(w["answered" if h.answered else "nearest"].format(revision=h.revision or "?"))
+        lines.append(t("handoff.answered" if h.answered else "handoff.nearest", lang, revision=h.revision or "?"))
         for c in h.citations:
             lines.append(f"- {c.label}")
             if not compact and c.text:
                 lines.append(f"  {_excerpt(c.text, CITATION_EXCERPT_CHARS)}")
         lines.append("")
     if not compact:
-        lines.append(w["footer"])
+        lines.append(t("handoff.footer", lang))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -247,7 +208,7 @@ def mailto_for(h: Handoff, limit: int = MAILTO_MAX_CHARS, subject: str | None = 
     url = mailto_url(h.to_addr, subject, build_body(h, compact=True))
     if len(url) <= limit:
         return url
-    marker = _WORDS["en" if h.lang == "en" else "ja"]["truncated"]
+    marker = t("handoff.truncated", h.lang)
     bare = replace(h, question=marker, context=None)
     budget = limit - len(mailto_url(h.to_addr, subject, build_body(bare, compact=True)))
     if budget < limit // 3:

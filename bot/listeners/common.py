@@ -12,11 +12,13 @@ from typing import Callable, Iterable, Sequence
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
 from bot.answer import Answer, REASON_EMPTY, REASON_TOO_LONG
 from bot.listeners.deps import AppDeps
 from bot.listeners.threads import thread_root
 from bot.logging_setup import Stopwatch, log_event
+from bot.slack_render.answer import answer_messages
+from bot.slack_render.messages import Message
+from bot.slack_render.notices import notice_message
 from bot.slack_text import SlackQuestion, question_from_slack
 
 WORKING_REACTION = "eyes"
@@ -159,7 +161,7 @@ def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, tex
                                               history=history)
         fields.update(answer_fields(answer, answer_id))
         watch.lap("answer")
-        for message in blocks.answer_messages(answer, answer_id=answer_id, echo=echo):
+        for message in answer_messages(answer, answer_id=answer_id, echo=echo):
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
                                     **message.kwargs())
         watch.lap("post")
@@ -167,7 +169,7 @@ def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, tex
     except Exception:
         log_event(deps.log, "slack.reply_failed", logging.ERROR, exc_info=True, **fields, **watch.total())
         lang = fields.get("lang", "ja")
-        notice = blocks.notice_message(lang, "error")
+        notice = notice_message("notice.error", lang)
         call_slack(deps, "chat.postMessage", client.chat_postMessage, channel=channel, thread_ts=thread_ts,
                    **notice.kwargs())
     finally:
@@ -177,7 +179,7 @@ def reply_in_conversation(deps: AppDeps, client: WebClient, *, surface: str, tex
 
 
 def send_private(deps: AppDeps, respond, client: WebClient, *, channel: str | None, user_id: str | None,
-                 messages: Iterable[blocks.Message]) -> None:
+                 messages: Iterable[Message]) -> None:
     """Show messages only to `user_id`: through the response_url when Slack gave one (works in
     any conversation, even where the bot is not a member), else chat.postEphemeral."""
     for message in messages:
@@ -196,7 +198,7 @@ def started_watch() -> Stopwatch:
 
 def reply_privately(deps: AppDeps, respond, client: WebClient, *, surface: str, channel: str | None,
                     user_id: str | None, watch: Stopwatch,
-                    produce: Callable[[], tuple[list[blocks.Message], dict]]) -> None:
+                    produce: Callable[[], tuple[list[Message], dict]]) -> None:
     """Run `produce` (answer + render) and show its messages only to the user; on failure an
     apology instead (never the exception text). One log line either way."""
     watch.lap("queue")
@@ -212,6 +214,6 @@ def reply_privately(deps: AppDeps, respond, client: WebClient, *, surface: str, 
         log_event(deps.log, f"slack.{surface}_failed", logging.ERROR, exc_info=True, **fields, **watch.total())
         try:
             send_private(deps, respond, client, channel=channel, user_id=user_id,
-                         messages=[blocks.notice_message(fields.get("lang", "ja"), "error")])
+                         messages=[notice_message("notice.error", fields.get("lang", "ja"))])
         except Exception:
             log_event(deps.log, "slack.apology_failed", logging.ERROR, exc_info=True, surface=surface)

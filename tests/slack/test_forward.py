@@ -398,7 +398,7 @@ def test_a_row_without_its_answer_forwards_the_clauses_it_names(sender, slack_st
 # --- the modal and the key, as pure functions ----------------------------------------------------
 
 def test_modal_caps_a_long_question_at_slacks_input_limit():
-    view = forward_modal("あ" * 3900, "en", CONTACT, {"a": "x"}, mail_configured=True)
+    view = forward_modal("あ" * 3900, "en", CONTACT, {"a": "x"}, mail_configured=True).to_dict()
     element = next(b for b in view["blocks"] if b.get("block_id") == "question")["element"]
     assert len(element["initial_value"]) <= element["max_length"] == 3000
     assert view["title"]["text"] == "Forward to contact"

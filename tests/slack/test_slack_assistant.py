@@ -3,7 +3,8 @@ suggested prompts when a thread starts, status while answering, the title from t
 question, answers with citations and buttons, a follow-up read with the first question."""
 from __future__ import annotations
 
-from bot import blocks
+from bot.slack_render.ids import ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP
+from bot.slack_render.mrkdwn import escape
 from bot.listeners.events.assistant import POPULAR_MIN_ASKERS, STATUS
 
 from .driver import DM_CHANNEL, USER
@@ -52,9 +53,9 @@ def test_a_question_in_the_panel_shows_status_title_and_a_cited_answer(sender, s
     shown = post.blocks_text()
     assert post.body["thread_ts"] == thread
     for citation in expected.citations:
-        assert f"*{blocks.escape(citation.label)}*" in shown
+        assert f"*{escape(citation.label)}*" in shown
     actions = [b for b in post.body["blocks"] if b["type"] == "actions"][0]["elements"]
-    assert {blocks.ACTION_FEEDBACK_UP, blocks.ACTION_FEEDBACK_DOWN} <= {e["action_id"] for e in actions}
+    assert {ACTION_FEEDBACK_UP, ACTION_FEEDBACK_DOWN} <= {e["action_id"] for e in actions}
     [line] = slack_log.events("slack.reply")
     assert line["surface"] == "assistant"
 
@@ -71,7 +72,7 @@ def test_a_second_question_in_the_panel_is_a_follow_up_and_keeps_the_title(sende
     slack_bot.drain()
     posts = slack_stub.calls("chat.postMessage")
     assert len(posts) == 2  # the retry is not answered again
-    assert blocks.escape(f"前の質問「{SAFETY}」を踏まえてお答えします") in posts[1].blocks_text()
+    assert escape(f"前の質問「{SAFETY}」を踏まえてお答えします") in posts[1].blocks_text()
     assert len(slack_stub.calls("assistant.threads.setTitle")) == 1  # titled by the first question only
     assert len(slack_stub.calls("assistant.threads.setStatus")) == 2
 

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from bot import blocks
+from bot.slack_render.ids import ACTION_FEEDBACK_UP
+from bot.slack_render.mrkdwn import escape
 from bot.slack_app import create_app
 from tests.slack_api_stub import BOT_USER_ID, TEAM_ID
 
@@ -19,7 +20,7 @@ QUESTION = "利用料金の請求に個人情報を使いますか？"
 
 def answer_posts(stub) -> list:
     """chat.postMessage calls that carry an answer (its 👍 button), not an apology."""
-    return [c for c in stub.calls("chat.postMessage") if blocks.ACTION_FEEDBACK_UP in json.dumps(c.body)]
+    return [c for c in stub.calls("chat.postMessage") if ACTION_FEEDBACK_UP in json.dumps(c.body)]
 
 
 def assert_still_answers(sender, stub, bot) -> None:
@@ -142,7 +143,7 @@ def test_a_command_that_contains_the_word_payload_is_answered(sender, slack_stub
     """Bolt alone reads such a form as an interactivity payload and finds no listener."""
     sender.send_command("payloadという言葉が出てきました。" + QUESTION)
     [reply] = slack_stub.wait_for("response_url")
-    assert blocks.ACTION_FEEDBACK_UP in json.dumps(reply.body)
+    assert ACTION_FEEDBACK_UP in json.dumps(reply.body)
     assert slack_log.events("slack.unhandled") == []
 
 
@@ -157,7 +158,7 @@ def test_lone_surrogate_in_an_event_still_gets_the_answer(sender, slack_stub, sl
     slack_bot.drain()
     assert answer_posts(slack_stub) == [post]  # the answer, not the apology
     expected = answerer.answer(QUESTION)
-    assert all(f"*{blocks.escape(c.label)}*" in post.blocks_text() for c in expected.citations)
+    assert all(f"*{escape(c.label)}*" in post.blocks_text() for c in expected.citations)
     answer_id = next(e["value"] for b in post.body["blocks"] if b["type"] == "actions" for e in b["elements"])
     stored = slack_bot.deps.store.get_answer(answer_id)
     assert stored.question.startswith(QUESTION)
@@ -249,7 +250,7 @@ def test_events_from_another_workspace_or_app_are_acked_and_ignored(pinned, slac
     command = {**sender.command_fields(QUESTION), "team_id": "T0OTHER"}
     from urllib.parse import urlencode
     assert sender.post(urlencode(command), FORM).status == 200
-    button = {**sender.button_payload(blocks.ACTION_FEEDBACK_UP, "x"), "team": {"id": "T0OTHER", "domain": "other"}}
+    button = {**sender.button_payload(ACTION_FEEDBACK_UP, "x"), "team": {"id": "T0OTHER", "domain": "other"}}
     assert sender.send_interaction(button).status == 200
     bot.drain()
     assert [c.method for c in slack_stub.calls() if c.method != "auth.test"] == []

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bot import blocks
+from bot.slack_render.mrkdwn import escape
 
 from .driver import DM_CHANNEL
 
@@ -17,7 +17,7 @@ PURPOSES = "個人情報の利用目的を教えてください"
 
 
 def _context_line(question: str) -> str:
-    return blocks.escape(f"前の質問「{question}」を踏まえてお答えします")
+    return escape(f"前の質問「{question}」を踏まえてお答えします")
 
 
 def _posts_in(stub, thread_ts: str) -> list:
@@ -44,7 +44,7 @@ def test_a_follow_up_in_a_mention_thread_is_read_with_the_first_question(sender,
     expected = answerer.answer(FOLLOW_UP, history=[SAFETY])
     assert "7-2" in [c.id for c in expected.citations]
     for citation in expected.citations:
-        assert f"*{blocks.escape(citation.label)}*" in shown
+        assert f"*{escape(citation.label)}*" in shown
     assert [line["follow_up"] for line in slack_log.events("slack.reply")] == [False, True]
 
 

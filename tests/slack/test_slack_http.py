@@ -5,7 +5,9 @@ import json
 import sqlite3
 import time
 
-from bot import blocks
+from bot.slack_render.ids import ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP, ACTION_SHARE
+from bot.slack_render.mrkdwn import escape
+from bot.slack_text import unescape
 from bot.slack_app import create_app
 from tests.slack_api_stub import BOT_USER_ID
 
@@ -33,8 +35,8 @@ def test_mention_is_answered_in_its_thread_with_cited_clause(sender, slack_stub,
     assert expected.citations, "the real answerer should cite a clause for this question"
     shown = post.blocks_text()
     for c in expected.citations:
-        assert f"*{blocks.escape(c.label)}*" in shown
-        assert "\n".join(">" + blocks.escape(line) for line in c.text.split("\n")) in shown
+        assert f"*{escape(c.label)}*" in shown
+        assert "\n".join(">" + escape(line) for line in c.text.split("\n")) in shown
     # 👀 while working: added on the question before the answer, removed after
     methods = [c.method for c in slack_stub.calls() if c.method != "auth.test"]
     assert methods == ["reactions.add", "chat.postMessage", "reactions.remove"]
@@ -116,7 +118,7 @@ def test_slash_command_answers_privately_with_readable_echo_and_share_button(sen
     assert "<!channel>" not in raw and "U0OTHER" not in raw  # pings nobody; an unnamed mention is dropped
     assert "*質問:* @channel 第三者に個人データを提供しますか？" in reply.blocks_text()  # as the user saw it
     actions = [e["action_id"] for b in reply.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert blocks.ACTION_SHARE in actions
+    assert ACTION_SHARE in actions
     assert slack_stub.calls("chat.postMessage") == []  # nothing public
 
 
@@ -125,7 +127,7 @@ def test_share_button_posts_the_answer_in_channel_and_removes_the_private_copy(s
     [private] = slack_stub.wait_for("response_url")
     answer_id = next(e["value"] for b in private.body["blocks"] if b["type"] == "actions" for e in b["elements"])
     slack_stub.clear()
-    sent = sender.send_interaction(sender.button_payload(blocks.ACTION_SHARE, answer_id, ephemeral=True))
+    sent = sender.send_interaction(sender.button_payload(ACTION_SHARE, answer_id, ephemeral=True))
     assert sent.status == 200
     public, delete = slack_stub.wait_for("response_url", 2)
     assert public.body["response_type"] == "in_channel" and public.body["replace_original"] is False
@@ -141,8 +143,8 @@ def test_feedback_button_writes_a_row(sender, slack_stub, slack_bot, slack_setti
     sender.send_event(event)
     [post] = slack_stub.wait_for("chat.postMessage")
     answer_id = next(e["value"] for b in post.body["blocks"] if b["type"] == "actions" for e in b["elements"]
-                     if e["action_id"] == blocks.ACTION_FEEDBACK_UP)
-    sent = sender.send_interaction(sender.button_payload(blocks.ACTION_FEEDBACK_DOWN, answer_id, user="U0VOTER"))
+                     if e["action_id"] == ACTION_FEEDBACK_UP)
+    sent = sender.send_interaction(sender.button_payload(ACTION_FEEDBACK_DOWN, answer_id, user="U0VOTER"))
     assert sent.status == 200
     [thanks] = slack_stub.wait_for("response_url")
     assert thanks.body["response_type"] == "ephemeral" and "フィードバック" in thanks.blocks_text()
@@ -154,7 +156,7 @@ def test_feedback_button_writes_a_row(sender, slack_stub, slack_bot, slack_setti
 
 
 def test_feedback_on_unknown_answer_says_so_and_writes_nothing(sender, slack_stub, slack_bot, slack_settings):
-    sender.send_interaction(sender.button_payload(blocks.ACTION_FEEDBACK_UP, "no-such-id"))
+    sender.send_interaction(sender.button_payload(ACTION_FEEDBACK_UP, "no-such-id"))
     [reply] = slack_stub.wait_for("response_url")
     assert "見つかりませんでした" in reply.blocks_text()
     with sqlite3.connect(slack_settings.db_path) as db:
@@ -168,7 +170,7 @@ def test_message_shortcut_gives_support_a_private_draft(sender, slack_stub, slac
     assert reply.path == "/response/shortcut" and reply.body["response_type"] == "ephemeral"
     code_blocks = [b for b in reply.body["blocks"] if b["type"] == "section" and "```" in b["text"]["text"]]
     assert len(code_blocks) == 1
-    draft = blocks.unescape(code_blocks[0]["text"]["text"].split("```")[1])
+    draft = unescape(code_blocks[0]["text"]["text"].split("```")[1])
     assert draft.startswith("お問い合わせいただき、誠にありがとうございます。")
     assert "info@sokonara.co.jp" in draft  # the contact window, read from 第10条
     assert slack_stub.calls("chat.postMessage") == []
@@ -177,7 +179,7 @@ def test_message_shortcut_gives_support_a_private_draft(sender, slack_stub, slac
 def test_message_shortcut_drafts_in_english_for_english_messages(sender, slack_stub, slack_bot):
     sender.send_interaction(sender.shortcut_payload("How can I request deletion of my personal data?"))
     [reply] = slack_stub.wait_for("response_url")
-    draft = blocks.unescape(next(b["text"]["text"] for b in reply.body["blocks"]
+    draft = unescape(next(b["text"]["text"] for b in reply.body["blocks"]
                                  if b["type"] == "section" and "```" in b["text"]["text"]).split("```")[1])
     assert draft.startswith("Thank you for contacting us.")
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot import blocks
+from bot.slack_render.ids import ACTION_FEEDBACK_UP
 from bot.listeners.actions.forward import ACTION_ID as FORWARD
 from tests.slack_api_stub import BOT_USER_ID, TEAM_ID
 
@@ -158,7 +158,7 @@ def reply_and_row(slack_stub, slack_bot, method: str = "chat.postMessage"):
     [reply] = slack_stub.wait_for(method)
     slack_bot.drain()
     answer_id = next(e["value"] for b in reply.body["blocks"] if b["type"] == "actions" for e in b["elements"]
-                     if e["action_id"] == blocks.ACTION_FEEDBACK_UP)
+                     if e["action_id"] == ACTION_FEEDBACK_UP)
     return reply, slack_bot.deps.store.get_answer(answer_id)
 
 

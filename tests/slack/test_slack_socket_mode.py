@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot import blocks
+from bot.slack_render.ids import ACTION_FEEDBACK_UP
 from bot.slack_app import create_app
 
 from .driver import APP_TOKEN, CHANNEL, SlackSender
@@ -80,7 +80,7 @@ def test_shortcut_and_feedback_over_socket_mode(socket_mode, slack_stub, slack_s
     [draft] = slack_stub.wait_for("response_url")
     assert any("```" in b["text"]["text"] for b in draft.body["blocks"] if b["type"] == "section")
     answer_id = next(e["value"] for b in draft.body["blocks"] if b["type"] == "actions" for e in b["elements"])
-    deliver("interactive", payloads.button_payload(blocks.ACTION_FEEDBACK_UP, answer_id, user="U0SUPPORT"))
+    deliver("interactive", payloads.button_payload(ACTION_FEEDBACK_UP, answer_id, user="U0SUPPORT"))
     slack_stub.wait_for("response_url", 2)
     with sqlite3.connect(slack_settings.db_path) as db:
         assert db.execute("SELECT user_id, vote FROM feedback WHERE answer_id = ?", (answer_id,)).fetchall() == [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import blocks
+from bot.slack_render.mrkdwn import escape
 from tests.slack_api_stub import BOT_USER_ID
 
 from .driver import CHANNEL, USER
@@ -33,9 +33,9 @@ def test_a_bare_mention_in_a_thread_answers_the_thread_root_and_quotes_it(sender
     expected = answerer.answer(CUSTOMER_MAIL)
     assert expected.status == "answered" and expected.citations[0].id == "8"
     shown = post.blocks_text()
-    assert blocks.escape("登録した個人情報を削除してもらうには") in shown  # which message it answered
-    assert f"*{blocks.escape(expected.citations[0].label)}*" in shown
-    assert "質問を入力" not in shown and blocks.escape(expected.lead) in shown
+    assert escape("登録した個人情報を削除してもらうには") in shown  # which message it answered
+    assert f"*{escape(expected.citations[0].label)}*" in shown
+    assert "質問を入力" not in shown and escape(expected.lead) in shown
     stored = slack_bot.deps.store.get_answer(post.body["blocks"][-1]["elements"][0]["value"])
     assert stored.user_id == USER and stored.thread_ts == root
     [line] = slack_log.events("slack.reply")
@@ -49,7 +49,7 @@ def test_a_bare_mention_where_the_thread_cannot_be_read_asks_for_a_question(send
     [post] = slack_stub.wait_for("chat.postMessage")
     slack_bot.drain()
     assert len(slack_stub.calls("conversations.replies")) == 1
-    assert blocks.escape("個人情報保護方針についての質問を入力してください。") in post.blocks_text()
+    assert escape("個人情報保護方針についての質問を入力してください。") in post.blocks_text()
     [error] = slack_log.events("slack.api_error")
     assert (error["call"], error["error"]) == ("conversations.replies", "thread_not_found")
 
@@ -69,7 +69,7 @@ def test_a_bare_mention_under_the_bots_own_message_is_not_answered_as_a_question
     sender.send_event(sender.mention("", thread_ts=root))
     [post] = slack_stub.wait_for("chat.postMessage")
     slack_bot.drain()
-    assert blocks.escape("個人情報保護方針についての質問を入力してください。") in post.blocks_text()
+    assert escape("個人情報保護方針についての質問を入力してください。") in post.blocks_text()
 
 
 def test_a_bare_top_level_mention_still_asks_for_a_question(sender, slack_stub, slack_bot):
@@ -77,4 +77,4 @@ def test_a_bare_top_level_mention_still_asks_for_a_question(sender, slack_stub, 
     [post] = slack_stub.wait_for("chat.postMessage")
     slack_bot.drain()
     assert slack_stub.calls("conversations.replies") == []
-    assert blocks.escape("個人情報保護方針についての質問を入力してください。") in post.blocks_text()
+    assert escape("個人情報保護方針についての質問を入力してください。") in post.blocks_text()

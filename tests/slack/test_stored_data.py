@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bot import blocks
+from bot.slack_render.ids import ACTION_FEEDBACK_UP
 from bot.handoff.outbox import NO_SERVER, PENDING, SENT, Outbox
 from bot.retention import RetentionWorker
 from bot.slack_store import SlackStore
@@ -70,7 +70,7 @@ def mentions(db_path: Path, needle: str) -> list[str]:
 def answer_id_of(call) -> str:
     """The answer log id the message's buttons carry (every answer has the 👍 button)."""
     return next(e["value"] for b in call.body["blocks"] if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == blocks.ACTION_FEEDBACK_UP)
+                if e["action_id"] == ACTION_FEEDBACK_UP)
 
 
 def ask_by_dm_and_forward(sender, slack_stub, slack_bot, *, sent: bool) -> str:
@@ -79,7 +79,7 @@ def ask_by_dm_and_forward(sender, slack_stub, slack_bot, *, sent: bool) -> str:
     sender.send_event(sender.dm(PASTED))
     [post] = slack_stub.wait_for("chat.postMessage")
     answer_id = answer_id_of(post)
-    sender.send_interaction(sender.button_payload(blocks.ACTION_FEEDBACK_UP, answer_id))
+    sender.send_interaction(sender.button_payload(ACTION_FEEDBACK_UP, answer_id))
     slack_stub.wait_for("response_url")
     slack_bot.drain()
     slack_stub.clear()

@@ -3,26 +3,27 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import blocks
+from bot.slack_render.ids import ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP
+from bot.slack_render.notices import notice_message
 from bot.listeners.common import reply_privately, started_watch
 from bot.listeners.deps import AppDeps
 
-ACTION_IDS = (blocks.ACTION_FEEDBACK_UP, blocks.ACTION_FEEDBACK_DOWN)
+ACTION_IDS = (ACTION_FEEDBACK_UP, ACTION_FEEDBACK_DOWN)
 
 
 def handle_feedback(deps: AppDeps, *, body: dict, action: dict, respond, client) -> None:
     watch = started_watch()
     user_id = (body.get("user") or {}).get("id")
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    vote = "up" if action.get("action_id") == blocks.ACTION_FEEDBACK_UP else "down"
+    vote = "up" if action.get("action_id") == ACTION_FEEDBACK_UP else "down"
     answer_id = action.get("value") or ""
 
     def produce():
         stored = deps.store.get_answer(answer_id)
         saved = deps.store.record_feedback(answer_id, user_id, vote) if stored and user_id else None
         lang = stored.lang if stored else "ja"
-        key = ("thanks_up" if vote == "up" else "thanks_down") if saved else "gone"
-        return [blocks.notice_message(lang, key)], {"vote": vote, "answer_id": answer_id, "saved": bool(saved),
+        key = ("notice.thanks_up" if vote == "up" else "notice.thanks_down") if saved else "notice.gone"
+        return [notice_message(key, lang)], {"vote": vote, "answer_id": answer_id, "saved": bool(saved),
                                                     "lang": lang}
 
     deps.submit(lambda: reply_privately(deps, respond, client, surface="feedback", channel=channel, user_id=user_id,

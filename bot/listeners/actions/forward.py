@@ -24,132 +24,30 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot import blocks
 from bot.answer import Answer, Citation
 from bot.handoff import compose
 from bot.handoff.compose import Handoff, HandoffError, handoff_from_answer, mailto_for
-from bot.handoff.service import (OUTCOME_IN_PROGRESS, OUTCOME_NO_SERVER, OUTCOME_QUEUED, OUTCOME_REFUSED,
-                                 OUTCOME_SENT, Delivery, HandoffService)
+from bot.handoff.service import OUTCOME_QUEUED, OUTCOME_SENT, Delivery, HandoffService
 from bot.listeners.common import call_slack, started_watch
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
-from bot.redact import EMAIL_MARK, PHONE_MARK
 from bot.record import AnswerRecord, RecordError
+from bot.slack_render.forward import MODAL_INPUT_LIMIT, confirmation_text, failure_text, forward_modal, thread_note
+from bot.slack_render.ids import (ACTION_FORWARD, FORWARD_CALLBACK_ID, FORWARD_CONTEXT_BLOCK, FORWARD_INPUT_ACTION,
+                                  FORWARD_QUESTION_BLOCK, FORWARD_REPLY_BLOCK)
+from bot.slack_render.mrkdwn import escape, user_ref
 from bot.slack_store import StoredAnswer
+from bot.text import t
 
-ACTION_ID = blocks.ACTION_FORWARD
-CALLBACK_ID = "forward_to_contact_modal"
-QUESTION_BLOCK, CONTEXT_BLOCK, REPLY_BLOCK, INPUT_ACTION = "question", "context", "reply_to", "value"
-MODAL_INPUT_LIMIT = 3000  # Slack's max_length for plain_text_input
+ACTION_ID = ACTION_FORWARD
+CALLBACK_ID = FORWARD_CALLBACK_ID
+QUESTION_BLOCK, CONTEXT_BLOCK, REPLY_BLOCK = FORWARD_QUESTION_BLOCK, FORWARD_CONTEXT_BLOCK, FORWARD_REPLY_BLOCK
+INPUT_ACTION = FORWARD_INPUT_ACTION
 PRIVATE_SURFACES = ("command", "shortcut")  # answers only the asker saw (bot/listeners/*: `surface=`)
 
-_TEXTS = {
-    "ja": {
-        "title": "窓口に転送",
-        "submit": "送信",
-        "close": "キャンセル",
-        "intro": "お問い合わせ窓口（{email}）にメールで転送します。内容を確認し、必要なら書き直してください。",
-        "question": "お問い合わせ内容",
-        "redacted_hint": "メールアドレスと電話番号は保存しないため [email] / [phone] になっています。窓口に伝える場合は、ここか補足欄に書き直してください。",
-        "context": "補足（任意）",
-        "context_hint": "注文番号、ご希望の連絡方法など、窓口に伝えたいこと",
-        "reply": "返信先メールアドレス（任意）",
-        "reply_hint": "窓口からの返信を受け取るアドレスです。空欄なら Slack でご連絡します。",
-        "no_server": "このボットにはメールサーバーが設定されていません。送信すると内容を保存し、ご自身で送れるメールの下書きリンクをお渡しします。",
-        "draft": "メールの下書きを開く",
-        "sent": "✅ お問い合わせ窓口（{email}）に転送しました。受付番号: *{ref}*",
-        "sent_reply": "窓口からの返信は {reply} に届きます。",
-        "queued": "📨 転送を受け付けました。受付番号: *{ref}*\nメールサーバーに一時的につながらないため、復旧しだい自動で送信します。お急ぎの場合は <{mailto}|{draft}> からご自身で送ることもできます。",
-        "no_server_done": "⚠️ このボットにはメールサーバーが設定されていないため、*メールは送信されていません*。内容は受付番号 *{ref}* で保存しました。<{mailto}|{draft}> から、ご自身で送信してください。",
-        "refused": "⚠️ メールサーバーに送信を拒否されたため、*転送できませんでした*。内容は受付番号 *{ref}* で保存され、管理者が確認して再送します。お急ぎの場合は <{mailto}|{draft}> からご自身で送ってください。",
-        "in_progress": "📨 この内容は転送の処理中です。受付番号: *{ref}*",
-        "duplicate": "この内容はすでに受け付けています（二重の送信はしていません）。",
-        "failed": "転送の処理中に問題が発生しました。お手数ですが <{mailto}|{draft}> からご自身で送るか、少し時間をおいてもう一度お試しください。",
-        "thread_sent": "📨 {user} さんがこの質問をお問い合わせ窓口に転送しました（受付番号 {ref}）。",
-        "thread_queued": "📨 {user} さんがこの質問をお問い合わせ窓口への転送を依頼しました（受付番号 {ref}、送信待ち）。",
-        "err_empty_question": "お問い合わせ内容を入力してください。",
-        "err_question_too_long": "長すぎます。{limit:,}文字以内にしてください。",
-        "err_context_too_long": "長すぎます。{limit:,}文字以内にしてください。",
-        "err_bad_reply_to": "メールアドレスの形式ではありません（例: name@example.com）。",
-        "err_no_contact": "お問い合わせ窓口のメールアドレスが設定されていないため、転送できません。管理者にお知らせください。",
-        "err_bad_contact": "お問い合わせ窓口のメールアドレスが正しくないため、転送できません。管理者にお知らせください。",
-        "err_gone": "元の回答が見つかりませんでした。もう一度質問してから転送してください。",
-    },
-    "en": {
-        "title": "Forward to contact",
-        "submit": "Send",
-        "close": "Cancel",
-        "intro": "This sends your question by e-mail to the contact window ({email}). Check it, and edit it if needed.",
-        "question": "Your question",
-        "redacted_hint": "E-mail addresses and phone numbers are not stored, so they show as [email] / [phone]. Type them again here or under additional context if the contact window needs them.",
-        "context": "Additional context (optional)",
-        "context_hint": "Order number, how you prefer to be contacted, anything the contact window should know",
-        "reply": "Reply address (optional)",
-        "reply_hint": "The contact window replies to this address. Leave it empty to be contacted on Slack.",
-        "no_server": "No mail server is configured for this bot. When you send, the request is saved and you get a link to a prefilled e-mail draft to send yourself.",
-        "draft": "open a prefilled e-mail draft",
-        "sent": "✅ Forwarded to the contact window ({email}). Reference: *{ref}*",
-        "sent_reply": "The reply will go to {reply}.",
-        "queued": "📨 Your request is saved. Reference: *{ref}*\nThe mail server cannot be reached right now; it will be sent automatically as soon as it is back. If it is urgent, <{mailto}|{draft}> and send it yourself.",
-        "no_server_done": "⚠️ No mail server is configured for this bot, so *nothing was e-mailed*. Your request is saved as *{ref}*. Please <{mailto}|{draft}> and send it yourself.",
-        "refused": "⚠️ The mail server refused the message, so it *could not be forwarded*. Your request is saved as *{ref}*; an operator will check and resend it. If it is urgent, <{mailto}|{draft}> and send it yourself.",
-        "in_progress": "📨 This request is being forwarded. Reference: *{ref}*",
-        "duplicate": "This request was already received (it was not sent twice).",
-        "failed": "Something went wrong while forwarding. Please <{mailto}|{draft}> and send it yourself, or try again in a moment.",
-        "thread_sent": "📨 {user} forwarded this question to the contact window (reference {ref}).",
-        "thread_queued": "📨 {user} asked to forward this question to the contact window (reference {ref}, waiting to be sent).",
-        "err_empty_question": "Please write your question.",
-        "err_question_too_long": "Too long: at most {limit:,} characters.",
-        "err_context_too_long": "Too long: at most {limit:,} characters.",
-        "err_bad_reply_to": "Not an e-mail address (example: name@example.com).",
-        "err_no_contact": "No contact address is configured, so this cannot be forwarded. Please tell an administrator.",
-        "err_bad_contact": "The contact address is not valid, so this cannot be forwarded. Please tell an administrator.",
-        "err_gone": "The original answer could not be found. Please ask again, then forward it.",
-    },
-}
 _ERROR_BLOCK = {compose.EMPTY_QUESTION: QUESTION_BLOCK, compose.QUESTION_TOO_LONG: QUESTION_BLOCK,
                 compose.CONTEXT_TOO_LONG: CONTEXT_BLOCK, compose.BAD_REPLY_TO: REPLY_BLOCK,
                 compose.NO_CONTACT: QUESTION_BLOCK, compose.BAD_CONTACT: QUESTION_BLOCK}
-
-
-def t(lang: str, key: str, **kwargs) -> str:
-    return _TEXTS["en" if lang == "en" else "ja"][key].format(**kwargs)
-
-
-def _plain(text: str, limit: int = 150) -> dict:
-    return {"type": "plain_text", "text": text[:limit], "emoji": True}
-
-
-# -- the modal -----------------------------------------------------------------------------
-
-def forward_modal(question: str, lang: str, contact_email: str | None, metadata: dict,
-                  mail_configured: bool) -> dict:
-    """The modal: the question (editable), optional context and reply address."""
-    question = question.strip()
-    if len(question) > MODAL_INPUT_LIMIT:
-        question = question[: MODAL_INPUT_LIMIT - 1] + "…"
-    redacted = EMAIL_MARK in question or PHONE_MARK in question  # the stored question (bot/slack_store.py)
-    view_blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": blocks.escape(t(lang, "intro", email=contact_email or "?"))}},
-        {"type": "input", "block_id": QUESTION_BLOCK, "label": _plain(t(lang, "question")),
-         "element": {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True,
-                     "max_length": MODAL_INPUT_LIMIT, **({"initial_value": question} if question else {})},
-         **({"hint": _plain(t(lang, "redacted_hint"), 2000)} if redacted else {})},
-        {"type": "input", "block_id": CONTEXT_BLOCK, "optional": True, "label": _plain(t(lang, "context")),
-         "element": {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True,
-                     "max_length": compose.MAX_CONTEXT_CHARS, "placeholder": _plain(t(lang, "context_hint"))}},
-        {"type": "input", "block_id": REPLY_BLOCK, "optional": True, "label": _plain(t(lang, "reply")),
-         "element": {"type": "email_text_input", "action_id": INPUT_ACTION},
-         "hint": _plain(t(lang, "reply_hint"), 2000)},
-    ]
-    if not mail_configured:
-        view_blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
-                                                             "text": blocks.escape(t(lang, "no_server"))}]})
-    return {
-        "type": "modal", "callback_id": CALLBACK_ID, "private_metadata": json.dumps(metadata),
-        "title": _plain(t(lang, "title"), 24), "submit": _plain(t(lang, "submit"), 24),
-        "close": _plain(t(lang, "close"), 24), "blocks": view_blocks,
-    }
 
 
 def _where(body: dict, stored: StoredAnswer) -> dict:
@@ -176,7 +74,7 @@ def handle_forward_button(deps: AppDeps, service: HandoffService, *, body: dict,
     if stored is None:
         channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
         _tell(deps, client, channel=channel, thread_ts=None, user_id=user_id, response_url=body.get("response_url"),
-              text=blocks.escape(blocks.t("ja", "gone")))
+              text=escape(t("notice.gone", "ja")))
         log_event(deps.log, "slack.forward_open", found=False, **fields)
         return
     view = forward_modal(stored.question, stored.lang, deps.answerer.contact_email, _where(body, stored),
@@ -221,7 +119,7 @@ def validate_submission(deps: AppDeps, body: dict, view: dict) -> tuple[Submissi
     lang = meta.get("l") or "ja"
     stored = deps.store.get_answer(meta.get("a") or "")
     if stored is None:
-        return None, {QUESTION_BLOCK: t(lang, "err_gone")}
+        return None, {QUESTION_BLOCK: t("forward.err_gone", lang)}
     user = body.get("user") or {}
     answer = stored_answer(deps, stored)
     try:
@@ -231,7 +129,7 @@ def validate_submission(deps: AppDeps, body: dict, view: dict) -> tuple[Submissi
                                       to_addr=deps.answerer.contact_email)
     except HandoffError as exc:
         limit = compose.MAX_CONTEXT_CHARS if exc.code == compose.CONTEXT_TOO_LONG else MODAL_INPUT_LIMIT
-        return None, {_ERROR_BLOCK.get(exc.code, QUESTION_BLOCK): t(lang, f"err_{exc.code}", limit=limit)}
+        return None, {_ERROR_BLOCK.get(exc.code, QUESTION_BLOCK): t(f"forward.err_{exc.code}", lang, limit=limit)}
     key = idempotency_key((user.get("team_id") or (body.get("team") or {}).get("id")), user.get("id"), stored.id,
                           handoff.question, handoff.context or "", handoff.reply_to or "")
     return Submission(stored, answer, handoff, meta, key), None
@@ -254,42 +152,18 @@ def process_submission(deps: AppDeps, service: HandoffService, client: WebClient
     except Exception:
         log_event(deps.log, "slack.forward_failed", logging.ERROR, exc_info=True, **fields, **watch.total())
         _tell(deps, client, channel=channel, thread_ts=thread_ts, user_id=handoff.asker, response_url=meta.get("r"),
-              text=t(lang, "failed", mailto=blocks.escape(mailto_for(handoff)), draft=t(lang, "draft")))
+              text=failure_text(mailto_for(handoff), lang))
         return None
     if delivery.outcome == OUTCOME_QUEUED and on_queued is not None:
         on_queued()
     _tell(deps, client, channel=channel, thread_ts=thread_ts, user_id=handoff.asker, response_url=meta.get("r"),
           text=confirmation_text(delivery, lang, reply_to=handoff.reply_to))
     if delivery.created and channel and thread_ts and delivery.outcome in (OUTCOME_SENT, OUTCOME_QUEUED):
-        note = t(lang, "thread_sent" if delivery.outcome == OUTCOME_SENT else "thread_queued",
-                 user=blocks.user_ref(handoff.asker), ref=delivery.ref)
+        note = thread_note(delivery.outcome == OUTCOME_SENT, user_ref(handoff.asker), delivery.ref, lang)
         call_slack(deps, "chat.postMessage", client.chat_postMessage, channel=channel, thread_ts=thread_ts,
                    text=note, unfurl_links=False)
     log_event(deps.log, "slack.forward", **fields, **watch.total())
     return delivery
-
-
-def confirmation_text(delivery: Delivery, lang: str, reply_to: str | None = None) -> str:
-    """What the asker reads (mrkdwn): the reference number, and a draft link when nothing was sent.
-
-    `reply_to` is the address the asker just typed: a sent request keeps only a redacted copy.
-    """
-    e = delivery.entry
-    mailto = blocks.escape(delivery.mailto or "")
-    words = {"ref": e.ref, "mailto": mailto, "draft": t(lang, "draft"), "email": blocks.escape(e.to_addr)}
-    if delivery.outcome == OUTCOME_SENT:
-        text = t(lang, "sent", **words)
-        if reply_to:
-            text += "\n" + t(lang, "sent_reply", reply=blocks.escape(reply_to))
-    elif delivery.outcome == OUTCOME_NO_SERVER:
-        text = t(lang, "no_server_done", **words)
-    elif delivery.outcome == OUTCOME_REFUSED:
-        text = t(lang, "refused", **words)
-    elif delivery.outcome == OUTCOME_IN_PROGRESS:
-        text = t(lang, "in_progress", **words)
-    else:
-        text = t(lang, "queued", **words)
-    return text if delivery.created else t(lang, "duplicate") + "\n" + text
 
 
 def _permalink(deps: AppDeps, client: WebClient, channel: str | None, ts: str | None) -> str | None:

@@ -5,13 +5,16 @@ import logging
 
 from slack_bolt import App
 
-from bot import blocks
+from bot.slack_render.answer import answer_messages
+from bot.slack_render.ids import ACTION_SHARE
+from bot.slack_render.messages import Message
+from bot.slack_render.notices import notice_message
 from bot.listeners.common import answer_fields, answer_slack_question, send_private, started_watch
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
 from bot.slack_text import question_from_slack
 
-ACTION_ID = blocks.ACTION_SHARE
+ACTION_ID = ACTION_SHARE
 
 
 def handle_share(deps: AppDeps, *, body: dict, action: dict, respond, client) -> None:
@@ -27,23 +30,23 @@ def handle_share(deps: AppDeps, *, body: dict, action: dict, respond, client) ->
             stored = deps.store.get_answer(answer_id)
             if stored is None:
                 send_private(deps, respond, client, channel=channel, user_id=user_id,
-                             messages=[blocks.notice_message("ja", "gone")])
+                             messages=[notice_message("notice.gone", "ja")])
                 log_event(deps.log, "slack.share", found=False, **fields, **watch.total())
                 return
             answer = stored.answer or answer_slack_question(deps, question_from_slack(stored.question, mrkdwn=False))
             fields.update(answer_fields(answer, stored.id))
-            messages = blocks.answer_messages(answer, answer_id=stored.id, echo=stored.question, shared_by=user_id)
+            messages = answer_messages(answer, answer_id=stored.id, echo=stored.question, shared_by=user_id)
             post_in_channel(respond, client, channel=channel, messages=messages)
             log_event(deps.log, "slack.share", found=True, **fields, **watch.total())
         except Exception:
             log_event(deps.log, "slack.share_failed", logging.ERROR, exc_info=True, **fields, **watch.total())
             send_private(deps, respond, client, channel=channel, user_id=user_id,
-                         messages=[blocks.notice_message(fields.get("lang", "ja"), "error")])
+                         messages=[notice_message("notice.error", fields.get("lang", "ja"))])
 
     deps.submit(job, event="slack.share")
 
 
-def post_in_channel(respond, client, *, channel: str | None, messages: list[blocks.Message]) -> None:
+def post_in_channel(respond, client, *, channel: str | None, messages: list[Message]) -> None:
     """Through the response_url (works where the bot is not a member), then remove the private copy."""
     if respond is not None and getattr(respond, "response_url", None):
         for message in messages:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import blocks
+from bot.slack_render.answer import answer_messages
+from bot.slack_render.ids import COMMAND_POLICY
 from bot.listeners.common import answer_and_record, answer_fields, reply_privately, started_watch
 from bot.listeners.deps import AppDeps
 
-COMMAND = blocks.COMMAND_POLICY
+COMMAND = COMMAND_POLICY
 
 
 def handle_policy(deps: AppDeps, *, command: dict, respond, client) -> None:
@@ -20,7 +21,7 @@ def handle_policy(deps: AppDeps, *, command: dict, respond, client) -> None:
         answer, answer_id = answer_and_record(deps, text, bot_user_id=None, surface="command", user_id=user_id,
                                               channel=channel, thread_ts=None)
         # The echo is the question as the user wrote it (mentions as @name, no ids or markup).
-        messages = blocks.answer_messages(answer, answer_id=answer_id, echo=answer.question, shareable=True)
+        messages = answer_messages(answer, answer_id=answer_id, echo=answer.question, shareable=True)
         return messages, answer_fields(answer, answer_id)
 
     deps.submit(lambda: reply_privately(deps, respond, client, surface="command", channel=channel, user_id=user_id,

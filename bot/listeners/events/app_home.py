@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import blocks
 from bot.listeners.common import call_slack
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import Stopwatch, log_event
+from bot.slack_render.home import home_view
 
 EVENT = "app_home_opened"
 
@@ -16,7 +16,7 @@ def handle_app_home_opened(deps: AppDeps, *, event: dict, client) -> None:
         return
     watch = Stopwatch()
     facts = deps.answerer.facts
-    view = blocks.home_view(facts.company_name, facts.revision, deps.answerer.contact_email)
+    view = home_view(facts.company_name, facts.revision, deps.answerer.contact_email)
     ok = call_slack(deps, "views.publish", client.views_publish, user_id=event["user"], view=view)
     log_event(deps.log, "slack.home", user=event["user"], published=ok, **watch.total())
 

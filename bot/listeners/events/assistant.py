@@ -16,16 +16,16 @@ from bot.listeners.common import (CONVERSATION_SURFACES, call_slack, claim_messa
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
 from bot.slack_text import question_from_slack
+from bot.text import t
 
 SURFACE = "assistant"
 EVENTS = ("assistant_thread_started", "assistant_thread_context_changed")
-STATUS = "条文を確認しています…"
+STATUS = t("assistant.status", "ja")
 TITLE_LIMIT = 60
 MAX_PROMPTS = 4  # Slack shows up to four suggested prompts
 # A question becomes a suggested prompt only when this many different people asked it as is.
 POPULAR_MIN_ASKERS = 3
-GREETING = ("個人情報保護方針についてご質問ください。該当する条文をそのまま引用してお答えします。\n"
-            "Ask me about the privacy policy: I answer by quoting its clauses.")
+GREETING = f"{t('assistant.greeting', 'ja')}\n{t('assistant.greeting', 'en')}"
 
 
 def suggested_prompts(deps: AppDeps) -> list[dict[str, str]]:
@@ -35,7 +35,7 @@ def suggested_prompts(deps: AppDeps) -> list[dict[str, str]]:
                for q in deps.store.popular_questions(POPULAR_MIN_ASKERS, MAX_PROMPTS)]
     titles = dict.fromkeys(c.title for c in deps.answerer.searcher.clauses if c.title)
     for title in titles:
-        question = f"{title}について教えてください"
+        question = t("assistant.prompt", "ja", title=title)
         if all(p["message"] != question for p in prompts):
             prompts.append({"title": title, "message": question})
     return prompts[:MAX_PROMPTS]

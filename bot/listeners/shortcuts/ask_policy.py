@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import blocks
+from bot.slack_render.drafts import shortcut_messages
+from bot.slack_render.ids import SHORTCUT_ASK_POLICY
+from bot.slack_render.notices import notice_message
 from bot.listeners.common import answer_and_record, answer_fields, reply_privately, started_watch
 from bot.listeners.deps import AppDeps
 from bot.slack_text import question_from_slack
 
-CALLBACK_ID = blocks.SHORTCUT_ASK_POLICY
+CALLBACK_ID = SHORTCUT_ASK_POLICY
 
 
 def handle_ask_policy(deps: AppDeps, *, shortcut: dict, bot_user_id: str | None, respond, client) -> None:
@@ -24,11 +26,11 @@ def handle_ask_policy(deps: AppDeps, *, shortcut: dict, bot_user_id: str | None,
     def produce():
         original = message.get("text") or ""
         if not question_from_slack(original, bot_user_id).retrieval:
-            return [blocks.notice_message("ja", "shortcut_empty")], {"status": "empty_message"}
+            return [notice_message("notice.shortcut_empty", "ja")], {"status": "empty_message"}
         answer, answer_id = answer_and_record(deps, original, bot_user_id=bot_user_id, surface="shortcut",
                                               user_id=user_id, channel=channel,
                                               thread_ts=message.get("thread_ts") or message.get("ts"))
-        messages = blocks.shortcut_messages(answer, answer_id=answer_id, original=answer.question)
+        messages = shortcut_messages(answer, answer_id=answer_id, original=answer.question)
         return messages, answer_fields(answer, answer_id)
 
     deps.submit(lambda: reply_privately(deps, respond, client, surface="shortcut", channel=channel, user_id=user_id,

@@ -1,0 +1,97 @@
+"""bot/render: an Answer as the terminal shows it, and the wording every medium shares, without a model.
+
+The answers are built by hand from the real policy's clauses, so these run in the fast lane;
+tests/test_answer.py and tests/test_cli.py check the same output on answers the model made.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from bot.answer import ANSWERED, ESCALATED, MAX_QUESTION_CHARS, REASON_EMPTY, REASON_NOT_COVERED, REASON_TOO_LONG
+from bot.answer import Answer, Citation, Contact
+from bot.render.mailto import MAILTO_MAX_CHARS, question_mailto
+from bot.render.text import ask_text, chat_greeting, chat_reply, render_text
+from bot.render.words import context_line, lead_sentence
+from index.policy import load
+
+POLICY = load(Path(__file__).resolve().parents[1] / "policy_text" / "privacy_policy.txt")
+CLAUSES = {c.id: c for c in POLICY.clauses()}
+EMAIL = "info@sokonara.co.jp"
+
+
+def cite(clause_id: str) -> Citation:
+    c = CLAUSES[clause_id]
+    return Citation(c.id, c.label, c.article, c.paragraph, c.item, c.title, c.text, 0.9, c.lead)
+
+
+def make(lang: str = "ja", ids=("3-1-4",), *, status=ANSWERED, reason=None, contact=True, related=(),
+         context=None) -> Answer:
+    citations = tuple(cite(i) for i in ids)
+    mailto = question_mailto(EMAIL, "質問です", lang, (c.label for c in citations), context)
+    return Answer(question="質問です", status=status, lang=lang,
+                  lead=lead_sentence(lang, status, reason, "株式会社ソコナラ"), citations=citations,
+                  contact=Contact(EMAIL, mailto) if contact else None, revision="2026-06-03",
+                  company="株式会社ソコナラ", reason=reason, related=tuple(cite(i) for i in related),
+                  context_question=context)
+
+
+@pytest.mark.parametrize("lang, status, reason, expected", [
+    ("ja", ANSWERED, None, "株式会社ソコナラの個人情報保護方針では、次のとおり定めています。"),
+    ("en", ANSWERED, None, "The privacy policy of 株式会社ソコナラ says the following (quoted in the original Japanese):"),
+    ("ja", ESCALATED, REASON_NOT_COVERED, "推測ではお答えしません"),
+    ("en", ESCALATED, REASON_EMPTY, "Please type a question"),
+    ("ja", ESCALATED, REASON_TOO_LONG, f"{MAX_QUESTION_CHARS:,}文字まで"),
+    ("en", ESCALATED, REASON_TOO_LONG, f"over {MAX_QUESTION_CHARS:,} characters"),
+])
+def test_the_lead_names_the_company_or_says_why_nothing_is_quoted(lang, status, reason, expected):
+    assert expected in lead_sentence(lang, status, reason, "株式会社ソコナラ")
+
+
+def test_without_a_company_name_the_lead_says_the_company():
+    assert lead_sentence("ja", ANSWERED, None, None).startswith("当社の")
+    assert "of the company says" in lead_sentence("en", ANSWERED, None, None)
+
+
+def test_plain_text_quotes_the_clause_under_its_label_with_the_lead_sentence():
+    text = render_text(make())
+    lines = text.split("\n")
+    assert lines[0] == make().lead and "■ 第3条（利用目的）第1項第4号" in lines
+    assert f"  （{CLAUSES['3-1-4'].lead}）" in lines and f"  {CLAUSES['3-1-4'].text}" in lines
+    assert lines[-1] == "（2026-06-03 改定版より引用）" and f"お問い合わせ窓口: {EMAIL}" in lines
+
+
+def test_english_chrome_is_english_and_the_quote_stays_japanese():
+    text = render_text(make("en", related=("8",), ids=(), status=ESCALATED, reason=REASON_NOT_COVERED))
+    assert "Related reading (not an answer to the question):" in text and f"  □ {CLAUSES['8'].label}" in text
+    assert f"Contact window: {EMAIL}" in text and text.endswith("(Policy revision 2026-06-03)")
+
+
+def test_a_follow_up_says_which_question_it_was_read_with():
+    answer = make(context="個人情報を第三者に提供しますか")
+    assert render_text(answer).split("\n")[1] == context_line("ja", "個人情報を第三者に提供しますか") \
+        == "（前の質問「個人情報を第三者に提供しますか」を踏まえてお答えします）"
+    assert "Following up on:" in parse_qs(urlsplit(make("en", context="Earlier?").contact.mailto).query)["body"][0]
+
+
+def test_ask_adds_the_mail_draft_and_chat_the_bare_link():
+    answer = make()
+    assert ask_text(answer) == f"{render_text(answer)}\n\n窓口へのメール下書き: {answer.contact.mailto}"
+    assert ask_text(make("en")).endswith(f"Write to the contact window: {make('en').contact.mailto}")
+    assert chat_reply(answer) == f"{render_text(answer)}\n\nmailto: {answer.contact.mailto}"
+    assert ask_text(make(contact=False)) == render_text(make(contact=False))
+
+
+def test_the_mail_draft_fits_a_mail_link_and_names_the_clauses():
+    mailto = question_mailto(EMAIL, "長" * 3000, "ja", ["第3条（利用目的）第1項第4号"])
+    assert len(mailto) <= MAILTO_MAX_CHARS and mailto.startswith(f"mailto:{EMAIL}?subject=")
+    body = parse_qs(urlsplit(question_mailto(EMAIL, "質問", "ja", ["第8条（開示等の請求）"])).query)["body"][0]
+    assert body.startswith("質問:\r\n質問\r\n") and "関連する条項:\r\n- 第8条（開示等の請求）" in body
+
+
+def test_chat_greets_in_both_languages():
+    lines = chat_greeting("株式会社ソコナラ", "2026-06-03", "/new").split("\n")
+    assert lines[0] == "株式会社ソコナラ 個人情報保護方針アシスタント（2026-06-03 改定版）"
+    assert lines[1].startswith("質問を入力してください / Ask a question") and "/new starts over" in lines[2]
