@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.metrics import BotMetrics
+from bot.periodic import PeriodicWorker
 from bot.redact import redact
 from index.policy import file_sha256
 from index.search import Searcher
@@ -64,10 +65,8 @@ class SearcherHolder:
         self._failed_key: tuple | None = None
         self._warned_policy_sha: str | None = None
         self._reload_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
         self._forced = False
-        self._thread: threading.Thread | None = None
+        self._worker: PeriodicWorker | None = None
         self.reloads = 0  # successful swaps, for the health check and tests
         self.metrics = metrics  # policybot_index_reloads_total, when serving /metrics
 
@@ -153,19 +152,20 @@ class SearcherHolder:
     # --- background watcher ----------------------------------------------------------------
     def start(self, sighup: bool = True) -> "SearcherHolder":
         """Watch the index in a daemon thread; with `sighup`, SIGHUP triggers a reload at once."""
-        if self._thread is not None:
+        if self._worker is not None:
             return self
         if sighup:
             self.install_sighup()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="index-reload", daemon=True)
-        self._thread.start()
+        every = self.interval if self.interval > 0 else None  # 0: only on SIGHUP / request_reload
+        self._worker = PeriodicWorker("index-reload", self._check_once, every, first_after=every,
+                                      failure="index reload check failed; still serving the loaded index").start()
         return self
 
     def request_reload(self) -> None:
         """Ask the watcher to reload now, even if the manifest looks unchanged (what SIGHUP does)."""
         self._forced = True
-        self._wake.set()
+        if self._worker is not None:
+            self._worker.wake()
 
     def install_sighup(self) -> bool:
         """Route SIGHUP to request_reload. Only possible from the main thread, and not on Windows."""
@@ -175,23 +175,13 @@ class SearcherHolder:
         return True
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        if self._worker is not None:
+            self._worker.stop(timeout)
+            self._worker = None
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval if self.interval > 0 else None)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            forced, self._forced = self._forced, False
-            try:
-                self.check(force=forced)
-            except Exception:  # the watcher must survive anything; the old index keeps serving
-                log.exception("index reload check failed; still serving the loaded index")
+    def _check_once(self) -> None:
+        forced, self._forced = self._forced, False
+        self.check(force=forced)
 
     def __enter__(self) -> "SearcherHolder":
         return self
