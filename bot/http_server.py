@@ -35,7 +35,7 @@ from slack_bolt.request.internals import build_context
 from uvicorn.protocols.http.h11_impl import STATUS_PHRASES, H11Protocol
 
 from bot import health, slack_intake as intake
-from bot.handoff.outbox import PENDING, Outbox
+from bot.handoff.outbox import PENDING
 from bot.logging_setup import log_event
 
 if TYPE_CHECKING:
@@ -357,7 +357,7 @@ class SlackHttpServer:
     def __init__(self, bot: "SlackBot", host: str = "0.0.0.0", port: int = 3000):
         self.bot = bot
         self.executor = ThreadPoolExecutor(max_workers=DISPATCH_WORKERS, thread_name_prefix="policybot-http")
-        outbox = Outbox(bot.deps.settings.db_path)
+        outbox = bot.deps.handoff.outbox  # the app's own outbox, in its one database
         bot.deps.metrics.watch_outbox(lambda: outbox.counts()[PENDING])
         _bridge_uvicorn_logs()
         config = uvicorn.Config(PolicybotAsgi(bot, self.executor), http=SlackH11Protocol, ws="none", lifespan="off",

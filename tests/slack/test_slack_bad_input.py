@@ -102,8 +102,10 @@ def test_bad_length_without_a_signature_is_401_first(sender, slack_bot, slack_lo
     assert [line["reason"] for line in slack_log.lines()] == ["unsigned"]
 
 
-@pytest.mark.parametrize("timestamp", ["yesterday", "", "1e9", str(int(time.time()) - 3600)])
+@pytest.mark.parametrize("timestamp", ["yesterday", "", "1e9", "an hour ago"])
 def test_timestamp_that_is_not_a_recent_unix_time_is_401(sender, slack_bot, slack_log, capfd, timestamp):
+    if timestamp == "an hour ago":  # computed here: a parameter id must be the same in every worker
+        timestamp = str(int(time.time()) - 3600)
     body = json.dumps(sender.event_callback(sender.dm(QUESTION))).encode()
     head = {"Content-Type": "application/json", "Content-Length": str(len(body)),
             "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=" + "0" * 64}
