@@ -395,6 +395,30 @@ def test_a_row_without_its_answer_forwards_the_clauses_it_names(sender, slack_st
     assert asked(slack_bot) == []
 
 
+def test_sharing_a_row_without_its_answer_posts_it_without_asking_again(sender, slack_stub, slack_bot):
+    """The share button (like forward) reads the answer log: a row whose answer document was not
+    kept is rebuilt from its question, status and cited clauses — the answerer is not asked."""
+    import sqlite3
+    import time
+
+    from bot.slack_render.ids import ACTION_SHARE
+
+    with sqlite3.connect(slack_bot.deps.settings.db_path) as db:
+        db.execute("INSERT INTO answers (id, question, lang, status, citation_ids, user_id, channel, thread_ts,"
+                   " created_at, surface) VALUES ('bare2', ?, 'ja', 'answered', '[\"8\"]', ?, ?, NULL, ?,"
+                   " 'command')", (RIGHTS_QUESTION, USER, CHANNEL, time.time()))
+    sent = sender.send_interaction(sender.button_payload(ACTION_SHARE, "bare2", ephemeral=True))
+    assert sent.status == 200
+    public, delete = slack_stub.wait_for("response_url", 2)
+    slack_bot.drain()
+    clause = slack_bot.deps.answerer.searcher.clause("8")
+    shown = public.blocks_text()
+    assert public.body["response_type"] == "in_channel" and delete.body["delete_original"] is True
+    assert clause.label in shown and clause.text.splitlines()[0] in shown
+    assert all(b.get("text", {}).get("text", "x").strip() for b in public.body["blocks"] if b["type"] == "section")
+    assert asked(slack_bot) == []
+
+
 # --- the modal and the key, as pure functions ----------------------------------------------------
 
 def test_modal_caps_a_long_question_at_slacks_input_limit():

@@ -24,14 +24,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.answer import Answer, Citation
+from bot.answer import Answer
 from bot.handoff import compose
 from bot.handoff.compose import Handoff, HandoffError, handoff_from_answer, mailto_for
 from bot.handoff.service import OUTCOME_QUEUED, OUTCOME_SENT, Delivery, HandoffService
 from bot.listeners.common import call_slack, started_watch
 from bot.listeners.deps import AppDeps
+from bot.listeners.stored import clause_lookup, stored_answer
 from bot.logging_setup import log_event
-from bot.record import AnswerRecord, RecordError
 from bot.slack_render.forward import MODAL_INPUT_LIMIT, confirmation_text, failure_text, forward_modal, thread_note
 from bot.slack_render.ids import (ACTION_FORWARD, FORWARD_CALLBACK_ID, FORWARD_CONTEXT_BLOCK, FORWARD_INPUT_ACTION,
                                   FORWARD_QUESTION_BLOCK, FORWARD_REPLY_BLOCK)
@@ -177,38 +177,13 @@ def _permalink(deps: AppDeps, client: WebClient, channel: str | None, ts: str | 
         return None
 
 
-def stored_answer(deps: AppDeps, stored: StoredAnswer) -> Answer:
-    """The answer as it was shown, with the record of how it was decided: read from the answer
-    log, never asked again. A row kept before records has none (its citations then stand in for
-    the clauses looked at); a row without its answer is rebuilt from the row's own fields."""
-    record = None
-    if stored.record is not None:
-        try:
-            record = AnswerRecord.from_dict(stored.record)
-        except RecordError as exc:
-            log_event(deps.log, "slack.record_unreadable", logging.WARNING, answer_id=stored.id, error=str(exc))
-    if stored.answer is not None:
-        return dataclasses.replace(stored.answer, record=record)
-    clause = _clause_lookup(deps)
-    facts = deps.answerer.facts
-    citations = tuple(Citation(c.id, c.label, c.article, c.paragraph, c.item, c.title, c.text, 0.0, c.lead)
-                      for c in map(clause, stored.citation_ids) if c is not None)
-    return Answer(question=stored.question, status=stored.status, lang=stored.lang, lead="", citations=citations,
-                  contact=None, revision=facts.revision, company=facts.company_name, record=record)
-
-
-def _clause_lookup(deps: AppDeps) -> Callable[[str], object | None]:
-    """Clause by id in the live index; None for an id a newer revision no longer has."""
-    return {c.id: c for c in deps.answerer.searcher.clauses}.get
-
-
 def _clauses(deps: AppDeps, answer: Answer, handoff: Handoff) -> tuple:
     """The clauses to show the contact window: those quoted, or for an escalation the nearest ones
     the assistant looked at (`answer.nearest`: from the stored record)."""
     if handoff.citations:
         return handoff.citations
     return handoff_from_answer(answer, handoff.asker, question=handoff.question, to_addr=handoff.to_addr,
-                               clause_lookup=_clause_lookup(deps)).citations
+                               clause_lookup=clause_lookup(deps)).citations
 
 
 def _tell(deps: AppDeps, client: WebClient, *, channel: str | None, thread_ts: str | None, user_id: str | None,

@@ -9,10 +9,10 @@ from bot.slack_render.answer import answer_messages
 from bot.slack_render.ids import ACTION_SHARE
 from bot.slack_render.messages import Message
 from bot.slack_render.notices import notice_message
-from bot.listeners.common import answer_fields, answer_slack_question, send_private, started_watch
+from bot.listeners.common import answer_fields, send_private, started_watch
 from bot.listeners.deps import AppDeps
+from bot.listeners.stored import stored_answer
 from bot.logging_setup import log_event
-from bot.slack_text import question_from_slack
 
 ACTION_ID = ACTION_SHARE
 
@@ -33,7 +33,7 @@ def handle_share(deps: AppDeps, *, body: dict, action: dict, respond, client) ->
                              messages=[notice_message("notice.gone", "ja")])
                 log_event(deps.log, "slack.share", found=False, **fields, **watch.total())
                 return
-            answer = stored.answer or answer_slack_question(deps, question_from_slack(stored.question, mrkdwn=False))
+            answer = stored_answer(deps, stored)  # as it was shown: never asked again
             fields.update(answer_fields(answer, stored.id))
             messages = answer_messages(answer, answer_id=stored.id, echo=stored.question, shared_by=user_id)
             post_in_channel(respond, client, channel=channel, messages=messages)

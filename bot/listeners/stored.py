@@ -1,0 +1,46 @@
+"""An answer as the bot showed it, read back from the answer log for the buttons under it.
+
+Forward and share act on what the asker saw, so they read the stored answer and its record
+(bot/record.py) and never ask the answerer again: the index may have been rebuilt since, and
+answering again would cost a model pass for nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Callable
+
+from bot.answer import Answer, Citation
+from bot.listeners.deps import AppDeps
+from bot.logging_setup import log_event
+from bot.record import AnswerRecord, RecordError
+from bot.render.words import lead_sentence
+from bot.slack_store import StoredAnswer
+
+
+def stored_answer(deps: AppDeps, stored: StoredAnswer) -> Answer:
+    """The answer as it was shown, with the record of how it was decided. A row kept before
+    records has none (its citations then stand in for the clauses looked at); a row without its
+    answer document is rebuilt from the row's own fields: its question, status and cited clauses
+    (as the live index has them now)."""
+    record = None
+    if stored.record is not None:
+        try:
+            record = AnswerRecord.from_dict(stored.record)
+        except RecordError as exc:
+            log_event(deps.log, "slack.record_unreadable", logging.WARNING, answer_id=stored.id, error=str(exc))
+    if stored.answer is not None:
+        return dataclasses.replace(stored.answer, record=record)
+    clause = clause_lookup(deps)
+    facts = deps.answerer.facts
+    citations = tuple(Citation(c.id, c.label, c.article, c.paragraph, c.item, c.title, c.text, 0.0, c.lead)
+                      for c in map(clause, stored.citation_ids) if c is not None)
+    reason = record.reason if record is not None else None
+    return Answer(question=stored.question, status=stored.status, lang=stored.lang,
+                  lead=lead_sentence(stored.lang, stored.status, reason, facts.company_name), citations=citations,
+                  contact=None, revision=facts.revision, company=facts.company_name, reason=reason, record=record)
+
+
+def clause_lookup(deps: AppDeps) -> Callable[[str], object | None]:
+    """Clause by id in the live index; None for an id a newer revision no longer has."""
+    return {c.id: c for c in deps.answerer.searcher.clauses}.get
