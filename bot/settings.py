@@ -143,10 +143,12 @@ class Settings(BaseSettings):
     @property
     def model_cache_dir(self) -> Path:
         """Where the default model and the USE tokenizer are materialized: POLICYBOT_CACHE_DIR, else
-        $XDG_CACHE_HOME/policybot, else ~/.cache/policybot; plus models/ (as index.default_model does)."""
-        root = self.cache_root or ((self.xdg_cache_home / "policybot") if self.xdg_cache_home
-                                   else Path.home() / ".cache" / "policybot")
-        return Path(root).expanduser() / "models"
+        $XDG_CACHE_HOME/policybot, else ~/.cache/policybot; plus models/. The rule is the model
+        layer's own (index/models/cache.py), applied to these settings."""
+        from index.models.cache import cache_dir_from_env, models_dir
+
+        given = {"POLICYBOT_CACHE_DIR": self.cache_root, "XDG_CACHE_HOME": self.xdg_cache_home}
+        return models_dir(cache_dir_from_env({name: str(value) for name, value in given.items() if value}))
 
     def smtp_variables(self) -> Mapping[str, str]:
         """SMTP_* as set, for bot.handoff.smtp.SmtpConfig (which says what is wrong with them)."""
