@@ -22,10 +22,12 @@ def handoff_backoff(settings: Settings) -> Backoff:
     return Backoff(base=settings.handoff_retry_base, cap=settings.handoff_retry_cap)
 
 
-def handoff_service(settings: Settings, outbox: Outbox | None = None) -> HandoffService:
+def handoff_service(settings: Settings, outbox: Outbox | None = None,
+                    sender: SmtpSender | None = None) -> HandoffService:
     """The outbox in the bot's database, the SMTP sender and the retry backoff, wired together.
 
-    The mail settings are checked first, so a bad SMTP_* value stops before any file is opened.
+    The mail settings are checked first, so a bad SMTP_* value stops before any file is opened;
+    a root that opens its database before the outbox exists passes the `sender` it built first.
     """
-    sender = smtp_sender(settings)
+    sender = sender or smtp_sender(settings)
     return HandoffService(outbox or Outbox(settings.database_url), sender, handoff_backoff(settings))

@@ -36,7 +36,7 @@ from bot.handoff.outbox import Outbox
 from bot.handoff.service import HandoffService
 from bot.handoff.smtp import SmtpConfigError
 from bot.retention import RetentionWorker
-from bot.services import handoff_backoff, smtp_sender
+from bot.services import handoff_service, smtp_sender
 from bot.settings import Settings
 from bot.slack_client import make_client
 from bot.slack_store import SlackStore, StoreError
@@ -111,7 +111,7 @@ def create_app(settings: Settings, answerer: Answerer, *, db: SlackStore | None 
                                "Information → App Credentials), or set SLACK_APP_TOKEN to use Socket Mode")
     sender = smtp_sender(settings) if handoff is None else None  # a bad SMTP_* value stops before any file opens
     store = db or SlackStore(settings.database_url)
-    handoff = handoff or HandoffService(Outbox(store.db), sender, handoff_backoff(settings))  # one database
+    handoff = handoff or handoff_service(settings, Outbox(store.db), sender)  # the store's one database
     store.prune_events()
     deps = AppDeps(settings=settings, answerer=answerer, store=store, handoff=handoff,
                    work=TrackingExecutor(max_workers=answer_workers, thread_name_prefix="policybot-answer"),

@@ -226,6 +226,15 @@ def _tidy(text: str) -> str:
     return "\n".join(line.rstrip() for line in clean_question(text).split("\n")).strip()
 
 
+def cited_clauses(answer: Answer, clause_lookup: Callable[[str], object] | None = None) -> tuple[CitedClause, ...]:
+    """The clauses the contact window sees: those the answer quoted, else (with `clause_lookup`)
+    up to three of the nearest clauses the assistant looked at; ids the lookup lacks are skipped."""
+    if answer.citations or clause_lookup is None:
+        return tuple(CitedClause(c.id, c.label, c.text) for c in answer.citations)
+    nearest = (clause_lookup(clause_id) for clause_id in answer.nearest[:3])
+    return tuple(CitedClause(c.id, c.label, c.text) for c in nearest if c is not None)
+
+
 def handoff_from_answer(answer: Answer, asker: str, permalink: str | None = None, *,
                         question: str | None = None, context: str | None = None, reply_to: str | None = None,
                         asker_name: str | None = None, to_addr: str | None = None,
@@ -259,14 +268,7 @@ def handoff_from_answer(answer: Answer, asker: str, permalink: str | None = None
     if extra and len(extra) > MAX_CONTEXT_CHARS:
         raise HandoffError(f"The added context is too long (over {MAX_CONTEXT_CHARS:,} characters); shorten it.",
                            CONTEXT_TOO_LONG)
-    citations = tuple(CitedClause(c.id, c.label, c.text) for c in answer.citations)
-    if not citations and clause_lookup is not None:
-        nearest = []
-        for clause_id in answer.nearest[:3]:
-            clause = clause_lookup(clause_id)
-            if clause is not None:
-                nearest.append(CitedClause(clause.id, clause.label, clause.text))
-        citations = tuple(nearest)
+    citations = cited_clauses(answer, clause_lookup)
     created = now or datetime.now(timezone.utc)
     return Handoff(ref=new_ref(created), to_addr=address, question=text,
                    lang=answer.lang if text == clean_question(answer.question) else detect_language(text),

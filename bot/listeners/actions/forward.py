@@ -26,7 +26,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.answer import Answer
 from bot.handoff import compose
-from bot.handoff.compose import Handoff, HandoffError, handoff_from_answer, mailto_for
+from bot.handoff.compose import Handoff, HandoffError, cited_clauses, handoff_from_answer, mailto_for
 from bot.handoff.service import OUTCOME_QUEUED, OUTCOME_SENT, Delivery, HandoffService
 from bot.listeners.common import call_slack, started_watch
 from bot.listeners.deps import AppDeps
@@ -180,10 +180,7 @@ def _permalink(deps: AppDeps, client: WebClient, channel: str | None, ts: str | 
 def _clauses(deps: AppDeps, answer: Answer, handoff: Handoff) -> tuple:
     """The clauses to show the contact window: those quoted, or for an escalation the nearest ones
     the assistant looked at (`answer.nearest`: from the stored record)."""
-    if handoff.citations:
-        return handoff.citations
-    return handoff_from_answer(answer, handoff.asker, question=handoff.question, to_addr=handoff.to_addr,
-                               clause_lookup=clause_lookup(deps)).citations
+    return handoff.citations or cited_clauses(answer, clause_lookup(deps))
 
 
 def _tell(deps: AppDeps, client: WebClient, *, channel: str | None, thread_ts: str | None, user_id: str | None,
