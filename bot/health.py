@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.answerer import Answerer
+from bot.storage.engine import database_url, short_reason, sqlite_path
 
 DB_TIMEOUT_S = 2.0  # a probe must not hang behind a long write; a locked database is still "reachable"
 
@@ -33,7 +34,8 @@ class Health:
         return {"status": "unavailable", "problems": list(self.problems), **self.details}
 
 
-def check(answerer: Answerer, db_path: Path | str) -> Health:
+def check(answerer: Answerer, database: Path | str) -> Health:
+    """`database`: the bot's database as Settings.database_url names it (or a SQLite path)."""
     problems: list[str] = []
     details: dict = {}
     try:
@@ -43,19 +45,22 @@ def check(answerer: Answerer, db_path: Path | str) -> Health:
             problems.append("index: loaded but holds no clauses")
     except Exception as exc:  # whatever the provider raises, the answer is "cannot answer"
         problems.append(f"index: not loaded ({type(exc).__name__})")
-    database = database_problem(Path(db_path))
-    details["database"] = "ok" if database is None else "unreachable"
-    if database:
-        problems.append(database)
+    problem = database_problem(database)
+    details["database"] = "ok" if problem is None else "unreachable"
+    if problem:
+        problems.append(problem)
     return Health(tuple(problems), details)
 
 
-def database_problem(path: Path) -> str | None:
-    """None when the database file opens and its schema can be read; else one line why not.
+def database_problem(database: Path | str) -> str | None:
+    """None when the database opens and its schema can be read; else one line why not.
 
     Opened anew (read-only) each time: the shared connection the app holds would keep working
     on a file that was deleted or unmounted under it, while every new connection fails.
     """
+    path = sqlite_path(database)
+    if path is None:
+        return _server_problem(database_url(database))
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=DB_TIMEOUT_S)
         try:
@@ -66,4 +71,23 @@ def database_problem(path: Path) -> str | None:
         return f"database: cannot read it ({type(exc).__name__}: {exc})"
     except OSError as exc:
         return f"database: cannot open it ({type(exc).__name__})"
+    return None
+
+
+def _server_problem(url: str) -> str | None:
+    """The same probe for a database server (a URL that is not SQLite): one new connection."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    try:
+        engine = create_engine(url, poolclass=NullPool)
+    except Exception as exc:  # no driver for the URL's dialect, or a URL it cannot read
+        return f"database: cannot use it ({short_reason(exc)})"
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"database: cannot reach it ({short_reason(exc)})"
+    finally:
+        engine.dispose()
     return None

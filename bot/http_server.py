@@ -208,7 +208,7 @@ class PolicybotAsgi:
 
     async def _health(self, send: Send) -> None:
         deps = self.bot.deps
-        report = await self._off_loop(health.check, deps.answerer, deps.settings.db_path)
+        report = await self._off_loop(health.check, deps.answerer, deps.settings.database_url)
         if not report.ok:
             log_event(log, "http.unhealthy", logging.WARNING, problems=list(report.problems))
         body = json.dumps(report.to_json(), ensure_ascii=False).encode("utf-8")
