@@ -37,8 +37,11 @@ class E5Runtime:
 
     def __init__(self, folder: Path) -> None:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        if config.get("model_type") != "bert":
-            raise ModelUnavailableError(f"{folder} holds a {config.get('model_type')!r} model, not the bundled BERT.")
+        expected = {"model_type": "bert", "hidden_act": "gelu", "position_embedding_type": "absolute"}
+        found = {key: config.get(key, "absolute" if key == "position_embedding_type" else None) for key in expected}
+        if found != expected:
+            raise ModelUnavailableError(f"{folder} holds a model this runtime does not compute ({found}): "
+                                        "delete the folder to have the bundled model materialized again.")
         self.hidden = int(config["hidden_size"])
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config["layer_norm_eps"])
