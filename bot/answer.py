@@ -1,10 +1,12 @@
-"""Question → cited Answer. Pure: no Slack, no I/O beyond the searcher it is handed.
+"""Question → cited Answer. Pure: no Slack, no I/O beyond the searcher it is handed, no wording.
 
 This is where a question becomes an answer: retrieve (index.search), decide whether the
-policy really answers it (confidence), follow cross-references to the contact window,
-and frame verbatim quotes in the asker's language. Adapters (CLI, Slack, e-mail) only
-render the Answer. Every Answer carries its AnswerRecord (bot/record.py): why it was decided,
-on which evidence, so that nothing downstream has to ask again.
+policy really answers it (confidence), follow cross-references to the contact window.
+The Answer holds facts only (status, reason, language, verbatim clauses, the contact window);
+adapters word it for their medium (bot/render: plain text, JSON, mailto: drafts;
+bot/slack_render: Slack), so this module imports no catalog and no renderer
+(tests/test_core_imports.py). Every Answer carries its AnswerRecord (bot/record.py): why it
+was decided, on which evidence, so that nothing downstream has to ask again.
 """
 from __future__ import annotations
 
@@ -15,8 +17,6 @@ from typing import Sequence
 
 from bot import decide, followup
 from bot.record import AnswerRecord, Evidence
-from bot.render.mailto import question_mailto
-from bot.render.words import lead_sentence as _lead
 from index.search import Searcher, SearchResult, scrub_noise
 
 MAX_QUESTION_CHARS = 4000
@@ -24,7 +24,7 @@ MAX_QUESTION_CHARS = 4000
 ANSWERED = "answered"
 ESCALATED = "escalated"
 
-# Why an answer was escalated; adapters word it for their medium.
+# Why an answer was escalated; adapters word it for their medium (bot/render/words.py).
 REASON_NOT_COVERED = "not_covered"
 REASON_EMPTY = "empty"
 REASON_TOO_LONG = "too_long"
@@ -42,27 +42,22 @@ class Citation:
     score: float
     lead: str | None = None  # an item's paragraph lead (柱書), shown as muted context
 
-    def to_json(self) -> dict:
-        return {"id": self.id, "label": self.label, "article": self.article, "paragraph": self.paragraph,
-                "item": self.item, "title": self.title, "text": self.text, "score": round(self.score, 4),
-                "lead": self.lead}
-
 
 @dataclass(frozen=True)
 class Contact:
-    email: str
-    mailto: str
+    """The contact window the asker should write to, and what a message to it names."""
 
-    def to_json(self) -> dict:
-        return {"email": self.email, "mailto": self.mailto}
+    email: str
+    # Labels of the clauses found for the question (quoted, or for an escalation looked at), in
+    # order: what a draft to the window lists (bot/render/mailto.py answer_mailto).
+    clause_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Answer:
     question: str
     status: str  # ANSWERED | ESCALATED
-    lang: str  # "ja" | "en"
-    lead: str  # one-line frame in the asker's language
+    lang: str  # "ja" | "en": the asker's language, which adapters word the answer in
     citations: tuple[Citation, ...]
     contact: Contact | None
     revision: str | None  # ISO date of the policy revision quoted
@@ -89,22 +84,6 @@ class Answer:
         if self.record is not None:
             return self.record.nearest
         return tuple(c.id for c in self.citations or self.related)
-
-    def to_json(self) -> dict:
-        """The JSON answer object of the CLI contract (DESIGN.md)."""
-        from bot.render.text import render_text  # late: the text renderer imports this module
-        return {
-            "question": self.question,
-            "status": self.status,
-            "answer": render_text(self),
-            "citations": [c.to_json() for c in self.citations],
-            "contact": self.contact.to_json() if self.contact else None,
-            "lang": self.lang,
-            "revision": self.revision,
-            "confidence": round(self.confidence, 4),
-            "related": [c.to_json() for c in self.related],
-            "context_question": self.context_question,
-        }
 
 
 _JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
@@ -173,11 +152,10 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     sends_to_contact = searcher.sends_to_contact(decision.hits[0].clause.id)
     if sends_to_contact and contact_id and all(c.id != contact_id for c in citations):
         citations = citations + (_citation(searcher.clause(contact_id), 0.0),)
-    contact = _contact(email, question, lang, citations, context) if sends_to_contact and email else None
+    contact = _contact(email, citations) if sends_to_contact and email else None
     return Answer(
-        question=question, status=ANSWERED, lang=lang, lead=_lead(lang, ANSWERED, None, facts.company_name),
-        citations=citations, contact=contact, revision=facts.revision, company=facts.company_name,
-        confidence=decision.confidence, context_question=context,
+        question=question, status=ANSWERED, lang=lang, citations=citations, contact=contact,
+        revision=facts.revision, company=facts.company_name, confidence=decision.confidence, context_question=context,
         record=_record(ANSWERED, None, lang, facts.revision, decision, context))
 
 
@@ -219,13 +197,11 @@ def _escalation(question: str, lang: str, reason: str, searcher: Searcher, email
     The nearest clauses are kept only as context for the hand-off e-mail, never shown as the answer.
     """
     facts = searcher.facts
-    contact = _contact(email, question, lang, nearest) if email else None
+    contact = _contact(email, nearest) if email else None
     return Answer(
-        question=question, status=ESCALATED, lang=lang, lead=_lead(lang, ESCALATED, reason, facts.company_name),
-        citations=(), contact=contact, revision=facts.revision, company=facts.company_name, reason=reason,
-        confidence=confidence, record=record, related=related)
+        question=question, status=ESCALATED, lang=lang, citations=(), contact=contact, revision=facts.revision,
+        company=facts.company_name, reason=reason, confidence=confidence, record=record, related=related)
 
 
-def _contact(email: str, question: str, lang: str, citations: tuple[Citation, ...],
-             context: str | None = None) -> Contact:
-    return Contact(email=email, mailto=question_mailto(email, question, lang, (c.label for c in citations), context))
+def _contact(email: str, citations: tuple[Citation, ...]) -> Contact:
+    return Contact(email=email, clause_labels=tuple(c.label for c in citations))

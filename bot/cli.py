@@ -200,18 +200,19 @@ def _progress_bar(enabled: bool):
 @click.argument("question", nargs=-1, required=True)
 def ask(policy: Path | None, index: Path | None, as_json: bool, question: tuple[str, ...]) -> int:
     """Answer QUESTION; '-' reads one question per line from stdin and writes one JSON object a line."""
+    from bot.render.json_doc import answer_json
     from bot.render.text import ask_text
 
     answerer = load_answerer(Settings.from_env(policy_path=policy, index_dir=index))
     if question == ("-",):
         for line in stdin_lines(sys.stdin):
             text, history = ask_line(line)
-            sys.stdout.write(json_line(answerer.answer(text, history=history).to_json()) + "\n")
+            sys.stdout.write(json_line(answer_json(answerer.answer(text, history=history))) + "\n")
             sys.stdout.flush()
         return 0
     result = answerer.answer(" ".join(valid_text(word) for word in question))
     if as_json:
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(answer_json(result), ensure_ascii=False, indent=2))
     else:
         print(ask_text(result))
     return 0

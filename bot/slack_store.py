@@ -74,20 +74,30 @@ class Feedback:
 # -- answers as JSON documents (the answer_json column) --------------------------------------
 
 def answer_document(answer: Answer) -> dict[str, Any]:
-    """What an Answer showed, as a JSON-ready dict (the CLI JSON object drops lead, reason and
-    company); how it was decided (`record`, bot/record.py) is kept apart, in its own column."""
+    """What an Answer showed, as the facts it is rendered from (a JSON-ready dict; the CLI JSON
+    object drops reason and company); how it was decided (`record`, bot/record.py) is kept apart,
+    in its own column. No wording is stored: the lead and the mailto: draft are rendered again."""
     data = dataclasses.asdict(dataclasses.replace(answer, record=None))
     data.pop("record")
     return data
 
 
 def answer_from_document(data: dict[str, Any]) -> Answer:
+    """The Answer of a stored document. Documents written before the core stopped wording its
+    answers also hold `lead` and `contact.mailto` (redacted): they are ignored and rendered again;
+    their contact names the clauses an answer quoted (an escalation's: bot/listeners/stored.py)."""
     data = dict(data)
     data["citations"] = tuple(Citation(**c) for c in data.get("citations") or ())
     data["related"] = tuple(Citation(**c) for c in data.get("related") or ())
-    data["contact"] = Contact(**data["contact"]) if data.get("contact") else None
+    data["contact"] = _contact(data["contact"], data["citations"]) if data.get("contact") else None
     known = {f.name for f in dataclasses.fields(Answer)}
     return Answer(**{k: v for k, v in data.items() if k in known})
+
+
+def _contact(data: dict[str, Any], citations: tuple[Citation, ...]) -> Contact:
+    labels = data.get("clause_labels")
+    return Contact(email=data["email"], clause_labels=tuple(c.label for c in citations) if labels is None
+                   else tuple(labels))
 
 
 def answer_to_json(answer: Answer) -> str:
@@ -99,7 +109,7 @@ def answer_from_json(text: str) -> Answer:
 
 
 def redacted_answer(answer: Answer) -> Answer:
-    """The answer as it may be kept: its question (and the mailto: draft carrying it) redacted."""
+    """The answer as it may be kept: what the asker typed (which its mailto: draft carries) redacted."""
     return answer_from_document(redacted_document(answer_document(answer)))
 
 

@@ -36,10 +36,10 @@ WINDOW = Citation("10-2", "第10条（お問い合わせ）【お問合せ窓口
 def make_answer(question="自分の個人データの開示を請求したいです", *, lang="ja", status="answered",
                 citations=(RIGHTS, WINDOW), email_=CONTACT, nearest=None) -> Answer:
     """`nearest`: the clause ids the answer's record names as looked at (None: no record)."""
-    contact = Contact(email_, f"mailto:{email_}") if email_ else None
+    contact = Contact(email_, tuple(c.label for c in citations)) if email_ else None
     reason = None if status == "answered" else "not_covered"
     record = None if nearest is None else AnswerRecord(status, reason, lang, "2026-06-03", nearest=tuple(nearest))
-    return Answer(question=question, status=status, lang=lang, lead="…", citations=citations, contact=contact,
+    return Answer(question=question, status=status, lang=lang, citations=citations, contact=contact,
                   revision="2026-06-03", company="株式会社ソコナラ", reason=reason, record=record)
 
 

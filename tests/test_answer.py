@@ -13,8 +13,10 @@ import pytest
 
 from bot import decide
 from bot.answer import MAX_QUESTION_CHARS, Answer, clean_question, detect_language
-from bot.render.mailto import MAILTO_MAX_CHARS, mailto_prefix_within, mailto_url
+from bot.render.json_doc import answer_json
+from bot.render.mailto import MAILTO_MAX_CHARS, answer_mailto, mailto_prefix_within, mailto_url
 from bot.render.text import render_text
+from bot.render.words import answer_lead
 from bot.answerer import Answerer
 from bot.record import AnswerRecord
 from index.policy import load
@@ -74,8 +76,8 @@ def test_direct_question_cites_the_item_first_verbatim(billing):
     assert f"（{first.lead}）" in render_text(billing)
     assert billing.company == POLICY.company_name
     assert billing.revision == POLICY.revision_date.isoformat() == "2026-06-03"
-    assert billing.to_json()["revision"] == "2026-06-03" and "2026-06-03 改定版" in render_text(billing)
-    assert billing.lead.startswith(POLICY.company_name)
+    assert answer_json(billing)["revision"] == "2026-06-03" and "2026-06-03 改定版" in render_text(billing)
+    assert answer_lead(billing).startswith(POLICY.company_name)
 
 
 @pytest.mark.parametrize("question, first_id", [
@@ -97,7 +99,7 @@ def test_rights_request_cites_article_8_and_brings_the_contact_window(rights):
     assert rights.citations[-1].text == CLAUSES[CONTACT_ID].text
     assert [c.id for c in rights.citations].count(CONTACT_ID) == 1
     assert rights.contact is not None and rights.contact.email == EMAIL == "info@sokonara.co.jp"
-    assert rights.contact.mailto.startswith(f"mailto:{EMAIL}?subject=")
+    assert answer_mailto(rights).startswith(f"mailto:{EMAIL}?subject=")
 
 
 @pytest.mark.parametrize("question", ["会社の住所はどこですか", "問い合わせ先のメールアドレスを教えて",
@@ -123,7 +125,7 @@ def test_polite_deletion_request_is_answered_with_article_8(answerer):
 
 def test_english_question_gets_an_english_lead_and_japanese_quotes(english):
     assert english.status == "answered" and english.lang == "en"
-    assert english.lead.startswith("The privacy policy of")
+    assert answer_lead(english).startswith("The privacy policy of")
     assert english.citations[0].article == 9
     assert english.citations[0].text == CLAUSES[english.citations[0].id].text
     assert "Policy revision" in render_text(english)
@@ -135,7 +137,7 @@ def test_out_of_scope_question_is_escalated_to_the_contact_window(out_of_scope):
     assert out_of_scope.reason == "not_covered"
     assert out_of_scope.citations == ()
     assert out_of_scope.contact is not None and out_of_scope.contact.email == EMAIL
-    assert "推測ではお答えしません" in out_of_scope.lead
+    assert "推測ではお答えしません" in answer_lead(out_of_scope)
     text = render_text(out_of_scope)
     assert EMAIL in text and "■" not in text  # nothing quoted as if it were the answer
 
@@ -151,7 +153,7 @@ def test_unanswerable_input_is_escalated_without_an_exception(answerer, question
     assert result.status == "escalated" and result.reason == reason
     assert result.citations == ()
     assert result.question == question
-    json.dumps(result.to_json(), ensure_ascii=False)
+    json.dumps(answer_json(result), ensure_ascii=False)
 
 
 @pytest.mark.parametrize("question", [
@@ -162,17 +164,17 @@ def test_slack_markup_and_contact_details_do_not_break_answers(answerer, questio
     result = answerer.answer(question)
     assert result.status == "answered"
     assert result.citations[0].id == "3-1-4"
-    assert result.to_json()["question"] == question  # the question is reported as asked
+    assert answer_json(result)["question"] == question  # the question is reported as asked
 
 
 # --- JSON contract (DESIGN.md) --------------------------------------------------------------
 @pytest.mark.parametrize("which", ["billing", "rights", "out_of_scope", "english"])
-def test_to_json_matches_the_cli_contract(request, which):
+def test_the_json_object_matches_the_cli_contract(request, which):
     answer: Answer = request.getfixturevalue(which)
-    data = json.loads(json.dumps(answer.to_json(), ensure_ascii=False))
+    data = json.loads(json.dumps(answer_json(answer), ensure_ascii=False))
     assert {"question", "status", "answer", "citations", "contact"} <= set(data)
     assert isinstance(data["question"], str) and data["status"] in ("answered", "escalated")
-    assert data["answer"] == render_text(answer) and data["answer"].startswith(answer.lead)
+    assert data["answer"] == render_text(answer) and data["answer"].startswith(answer_lead(answer))
     assert isinstance(data["citations"], list)
     for citation in data["citations"]:
         assert set(citation) == CITATION_KEYS
@@ -193,7 +195,7 @@ def test_citations_are_ordered_best_first(billing):
 
 # --- mailto ---------------------------------------------------------------------------------
 def test_mailto_is_percent_encoded_and_decodes_to_the_question(rights):
-    mailto = rights.contact.mailto
+    mailto = answer_mailto(rights)
     assert mailto.isascii() and " " not in mailto and "\n" not in mailto
     address, query = mailto_parts(mailto)
     assert address == EMAIL
@@ -208,8 +210,8 @@ def test_mailto_of_a_very_long_question_stays_short(answerer):
     assert len(question) > MAX_QUESTION_CHARS
     result = answerer.answer(question)
     assert result.contact is not None
-    assert MAILTO_MAX_CHARS - 9 < len(result.contact.mailto) <= MAILTO_MAX_CHARS  # cut to fit, not far below
-    body = mailto_parts(result.contact.mailto)[1]["body"][0]
+    assert MAILTO_MAX_CHARS - 9 < len(answer_mailto(result)) <= MAILTO_MAX_CHARS  # cut to fit, not far below
+    body = mailto_parts(answer_mailto(result))[1]["body"][0]
     assert body.startswith("質問:\r\n" + question[:100]) and body.endswith("…")
 
 
@@ -241,7 +243,7 @@ def test_contact_email_override_wins(searcher):
     assert staging.facts.contact_email == EMAIL  # the policy still says what it says
     result = staging.answer(OUT_OF_SCOPE)
     assert result.contact.email == "staging@example.com"
-    assert mailto_parts(result.contact.mailto)[0] == "staging@example.com"
+    assert mailto_parts(answer_mailto(result))[0] == "staging@example.com"
 
 
 # --- pure helpers ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.answer import ANSWERED, ESCALATED, REASON_EMPTY, REASON_NOT_COVERED, REASON_TOO_LONG, Answer, Citation, Contact
-from bot.render.mailto import mailto_url
+from bot.render.words import answer_lead
 from bot.slack_render import answer as render_answer
 from bot.slack_render.drafts import reply_draft, shortcut_messages
 from bot.slack_render.home import home_view
@@ -40,15 +40,12 @@ def citation(clause, score=0.9) -> Citation:
 
 
 def make_answer(clauses, ids=("3-1-4",), *, status=ANSWERED, lang="ja", question="利用料金の請求に使う？",
-                contact=False, reason=None, lead=None) -> Answer:
+                contact=False, reason=None, company="株式会社ソコナラ") -> Answer:
     cites = tuple(citation(clauses[i]) for i in ids)
     return Answer(
-        question=question, status=status, lang=lang,
-        lead=lead or ("株式会社ソコナラの個人情報保護方針では、次のとおり定めています。" if lang == "ja"
-                      else "The privacy policy of 株式会社ソコナラ says the following (quoted in the original Japanese):"),
-        citations=cites,
-        contact=Contact(EMAIL, mailto_url(EMAIL, "件名", f"質問:\n{question}")) if contact else None,
-        revision="2026-06-03", company="株式会社ソコナラ", reason=reason)
+        question=question, status=status, lang=lang, citations=cites,
+        contact=Contact(EMAIL, tuple(c.label for c in cites)) if contact else None,
+        revision="2026-06-03", company=company, reason=reason)
 
 
 def answer_blocks(answer: Answer, **kwargs) -> list[dict]:
@@ -79,7 +76,7 @@ def test_answer_format_lead_then_label_quote_and_context(clauses):
     answer = make_answer(clauses, ("3-1-4", "4-1"))
     out = answer_blocks(answer, answer_id="abc123")
     assert_valid(out)
-    assert out[0]["text"]["text"] == answer.lead
+    assert out[0]["text"]["text"] == answer_lead(answer) == "株式会社ソコナラの個人情報保護方針では、次のとおり定めています。"
     # an item: bold label, its paragraph's lead (柱書) as muted context, the verbatim quote,
     # then the revision context line; a paragraph: bold label + quote, then the revision line
     label, lead, quote, ctx1, second, ctx2 = out[1:7]
@@ -109,8 +106,7 @@ def test_contact_window_link_and_forward_button_on_rights_answer(clauses):
 
 
 def test_escalation_quotes_nothing_and_routes_to_contact(clauses):
-    answer = make_answer(clauses, (), status=ESCALATED, reason=REASON_NOT_COVERED, contact=True,
-                         lead="個人情報保護方針にはこの質問への明確な定めがないため、推測ではお答えしません。")
+    answer = make_answer(clauses, (), status=ESCALATED, reason=REASON_NOT_COVERED, contact=True)
     out = answer_blocks(answer, answer_id="esc1")
     assert_valid(out)
     assert [b["type"] for b in out] == ["section", "section", "actions"]
@@ -119,14 +115,14 @@ def test_escalation_quotes_nothing_and_routes_to_contact(clauses):
 
 
 def test_escalation_without_contact_still_offers_forward(clauses):
-    answer = make_answer(clauses, (), status=ESCALATED, reason=REASON_NOT_COVERED, lead="…")
+    answer = make_answer(clauses, (), status=ESCALATED, reason=REASON_NOT_COVERED)
     out = answer_blocks(answer, answer_id="esc2")
     assert ACTION_FORWARD in [e["action_id"] for e in out[-1]["elements"]]
 
 
 @pytest.mark.parametrize("reason", [REASON_EMPTY, REASON_TOO_LONG])
 def test_notices_have_no_buttons(clauses, reason):
-    answer = make_answer(clauses, (), status=ESCALATED, reason=reason, contact=True, lead="質問を入力してください。")
+    answer = make_answer(clauses, (), status=ESCALATED, reason=reason, contact=True)
     out = answer_blocks(answer, answer_id="x")
     assert_valid(out)
     assert all(b["type"] != "actions" for b in out)
@@ -212,7 +208,7 @@ def test_overlong_question_echo_is_truncated_visibly(clauses):
 
 
 def test_fallback_text_is_escaped_and_names_the_clauses(clauses):
-    answer = make_answer(clauses, ("3-1-4", "10-2"), contact=True, lead="A <b> & c")
+    answer = make_answer(clauses, ("3-1-4", "10-2"), contact=True, company="A <b> & c")  # in the lead
     text = render_answer.fallback_text(answer)
     assert text.startswith("A &lt;b&gt; &amp; c")
     assert "第3条（利用目的）第1項第4号" in text and EMAIL in text
@@ -290,8 +286,7 @@ def test_english_answer_chrome_is_english(clauses):
 
 
 def test_an_escalation_shows_related_reading_muted_and_never_as_the_answer(clauses):
-    answer = make_answer(clauses, (), status=ESCALATED, reason="not_covered", contact=True,
-                         lead="個人情報保護方針にはこの質問への明確な定めがないため、推測ではお答えしません。")
+    answer = make_answer(clauses, (), status=ESCALATED, reason="not_covered", contact=True)
     answer = replace(answer, related=(citation(clauses["8"]),))
     out = answer_blocks(answer, answer_id="r1")
     assert_valid(out)

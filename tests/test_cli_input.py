@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.answer import MAX_QUESTION_CHARS
+from bot.render.json_doc import answer_json
 from tests.cli_support import run, run_policybot
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ def test_ask_json_gives_one_valid_json_object_per_line_of_hostile_input(index_di
     assert objects[-1]["status"] == "answered" and objects[-1]["citations"]
 
     # a megabyte line is refused by the length limit, like any over-long question, not searched
-    too_long = {lang: answerer.answer(question).to_json()["answer"]
+    too_long = {lang: answer_json(answerer.answer(question))["answer"]
                 for lang, question in (("ja", "個" * (MAX_QUESTION_CHARS + 1)), ("en", "ab " * MAX_QUESTION_CHARS))}
     for index in (100, 500, 900):
         obj = objects[index]

@@ -11,7 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot import decide, followup
+from bot.render.json_doc import answer_json
+from bot.render.mailto import answer_mailto
 from bot.render.text import render_text
+from bot.render.words import answer_lead
 
 pytestmark = pytest.mark.model  # which follow-ups the real model reads with the earlier question
 
@@ -30,7 +33,7 @@ def test_a_follow_up_is_read_with_the_earlier_question_and_says_so(answerer):
     assert "7-2" in [c.id for c in result.citations]  # 第7条第2項: the person responsible
     assert result.question == WHO_IS_IN_CHARGE  # what is shown back stays what was asked
     assert f"「{SAFETY}」" in render_text(result).splitlines()[1]
-    assert result.to_json()["context_question"] == SAFETY
+    assert answer_json(result)["context_question"] == SAFETY
 
 
 def test_a_self_contained_new_question_is_answered_on_its_own_merits(answerer):
@@ -38,7 +41,7 @@ def test_a_self_contained_new_question_is_answered_on_its_own_merits(answerer):
     result = answerer.answer(THIRD_PARTY, history=[PURPOSES])
     assert result.context_question is None
     assert [c.id for c in result.citations] == [c.id for c in alone.citations]
-    assert result.to_json()["context_question"] is None
+    assert answer_json(result)["context_question"] is None
 
 
 @pytest.mark.parametrize("switch", ["社員食堂のメニューを教えてください", "ところで、明日の天気はどうですか",
@@ -51,7 +54,7 @@ def test_an_off_topic_switch_is_still_escalated(answerer, switch):
 
 
 def test_without_history_the_answer_is_the_standalone_one(answerer):
-    assert answerer.answer(SAFETY).to_json() == answerer.answer(SAFETY, history=[]).to_json()
+    assert answer_json(answerer.answer(SAFETY)) == answer_json(answerer.answer(SAFETY, history=[]))
     assert answerer.answer(SAFETY, history=["", "   "]).context_question is None
 
 
@@ -59,7 +62,7 @@ def test_the_hand_off_mail_of_a_follow_up_carries_the_earlier_question(answerer)
     earlier = "自分の個人情報を削除してもらいたいです"
     result = answerer.answer("手続きの方法は？", history=[earlier])
     assert result.context_question == earlier and result.citations[0].id == "8"
-    body = parse_qs(urlsplit(result.contact.mailto).query)["body"][0]
+    body = parse_qs(urlsplit(answer_mailto(result)).query)["body"][0]
     assert "手続きの方法は？" in body and earlier in body  # the window sees what "the procedure" refers to
 
 
@@ -106,7 +109,7 @@ def test_slack_shows_the_earlier_question_escaped_under_the_lead(answerer):
 
     result = replace(answerer.answer(WHO_IS_IN_CHARGE, history=[SAFETY]), context_question="<!channel> " + "長" * 3000)
     shown = [block.to_dict() for block in answer_blocks(result, answer_id="a1")]
-    assert shown[0]["text"]["text"] == escape(result.lead)
+    assert shown[0]["text"]["text"] == escape(answer_lead(result))
     note = shown[1]
     assert note["type"] == "context" and "&lt;!channel&gt;" in note["elements"][0]["text"]
     assert "<!channel>" not in json.dumps(shown) and len(note["elements"][0]["text"]) <= CONTEXT_TEXT_LIMIT

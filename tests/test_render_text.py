@@ -1,4 +1,5 @@
-"""bot/render: an Answer as the terminal shows it, and the wording every medium shares, without a model.
+"""bot/render: an Answer as the terminal and the JSON object show it, and the wording every medium
+shares (lead, mailto: draft), without a model.
 
 The answers are built by hand from the real policy's clauses, so these run in the fast lane;
 tests/test_answer.py and tests/test_cli.py check the same output on answers the model made.
@@ -12,9 +13,10 @@ import pytest
 
 from bot.answer import ANSWERED, ESCALATED, MAX_QUESTION_CHARS, REASON_EMPTY, REASON_NOT_COVERED, REASON_TOO_LONG
 from bot.answer import Answer, Citation, Contact
-from bot.render.mailto import MAILTO_MAX_CHARS, question_mailto
+from bot.render.json_doc import answer_json
+from bot.render.mailto import MAILTO_MAX_CHARS, answer_mailto, question_mailto
 from bot.render.text import ask_text, chat_greeting, chat_reply, render_text
-from bot.render.words import context_line, lead_sentence
+from bot.render.words import answer_lead, context_line, lead_sentence
 from index.policy import load
 
 POLICY = load(Path(__file__).resolve().parents[1] / "policy_text" / "privacy_policy.txt")
@@ -30,10 +32,8 @@ def cite(clause_id: str) -> Citation:
 def make(lang: str = "ja", ids=("3-1-4",), *, status=ANSWERED, reason=None, contact=True, related=(),
          context=None) -> Answer:
     citations = tuple(cite(i) for i in ids)
-    mailto = question_mailto(EMAIL, "質問です", lang, (c.label for c in citations), context)
-    return Answer(question="質問です", status=status, lang=lang,
-                  lead=lead_sentence(lang, status, reason, "株式会社ソコナラ"), citations=citations,
-                  contact=Contact(EMAIL, mailto) if contact else None, revision="2026-06-03",
+    return Answer(question="質問です", status=status, lang=lang, citations=citations,
+                  contact=Contact(EMAIL, tuple(c.label for c in citations)) if contact else None, revision="2026-06-03",
                   company="株式会社ソコナラ", reason=reason, related=tuple(cite(i) for i in related),
                   context_question=context)
 
@@ -58,7 +58,7 @@ def test_without_a_company_name_the_lead_says_the_company():
 def test_plain_text_quotes_the_clause_under_its_label_with_the_lead_sentence():
     text = render_text(make())
     lines = text.split("\n")
-    assert lines[0] == make().lead and "■ 第3条（利用目的）第1項第4号" in lines
+    assert lines[0] == answer_lead(make()) and "■ 第3条（利用目的）第1項第4号" in lines
     assert f"  （{CLAUSES['3-1-4'].lead}）" in lines and f"  {CLAUSES['3-1-4'].text}" in lines
     assert lines[-1] == "（2026-06-03 改定版より引用）" and f"お問い合わせ窓口: {EMAIL}" in lines
 
@@ -73,15 +73,48 @@ def test_a_follow_up_says_which_question_it_was_read_with():
     answer = make(context="個人情報を第三者に提供しますか")
     assert render_text(answer).split("\n")[1] == context_line("ja", "個人情報を第三者に提供しますか") \
         == "（前の質問「個人情報を第三者に提供しますか」を踏まえてお答えします）"
-    assert "Following up on:" in parse_qs(urlsplit(make("en", context="Earlier?").contact.mailto).query)["body"][0]
+    assert "Following up on:" in parse_qs(urlsplit(answer_mailto(make("en", context="Earlier?"))).query)["body"][0]
 
 
 def test_ask_adds_the_mail_draft_and_chat_the_bare_link():
     answer = make()
-    assert ask_text(answer) == f"{render_text(answer)}\n\n窓口へのメール下書き: {answer.contact.mailto}"
-    assert ask_text(make("en")).endswith(f"Write to the contact window: {make('en').contact.mailto}")
-    assert chat_reply(answer) == f"{render_text(answer)}\n\nmailto: {answer.contact.mailto}"
+    assert ask_text(answer) == f"{render_text(answer)}\n\n窓口へのメール下書き: {answer_mailto(answer)}"
+    assert ask_text(make("en")).endswith(f"Write to the contact window: {answer_mailto(make('en'))}")
+    assert chat_reply(answer) == f"{render_text(answer)}\n\nmailto: {answer_mailto(answer)}"
     assert ask_text(make(contact=False)) == render_text(make(contact=False))
+
+
+@pytest.mark.parametrize("lang, status, reason", [
+    ("ja", ANSWERED, None), ("en", ANSWERED, None), ("ja", ESCALATED, REASON_NOT_COVERED), ("en", ESCALATED, REASON_EMPTY),
+])
+def test_an_answers_lead_is_worded_from_its_facts(lang, status, reason):
+    answer = make(lang, status=status, reason=reason)
+    assert answer_lead(answer) == lead_sentence(lang, status, reason, "株式会社ソコナラ")
+
+
+def test_an_answers_draft_names_its_question_the_earlier_one_and_the_clauses_its_contact_lists():
+    answer = make(ids=("8", "10-2"), context="前の質問です")
+    assert answer_mailto(answer) == question_mailto(EMAIL, "質問です", "ja", [CLAUSES["8"].label, CLAUSES["10-2"].label],
+                                                    "前の質問です")
+    body = parse_qs(urlsplit(answer_mailto(answer)).query)["body"][0]
+    assert "前の質問:\r\n前の質問です" in body and f"- {CLAUSES['10-2'].label}" in body
+    assert answer_mailto(make(contact=False)) is None
+
+
+def test_the_json_object_is_the_cli_contract_with_its_wording_filled_in():
+    answer = make(ids=("3-1-4", "10-2"), related=("8",), context="前の質問です")
+    data = answer_json(answer)
+    assert list(data) == ["question", "status", "answer", "citations", "contact", "lang", "revision", "confidence",
+                          "related", "context_question"]
+    assert data["answer"] == render_text(answer) and data["answer"].startswith(answer_lead(answer))
+    assert data["contact"] == {"email": EMAIL, "mailto": answer_mailto(answer)}
+    assert [c["id"] for c in data["citations"]] == ["3-1-4", "10-2"] and data["related"][0]["id"] == "8"
+    assert set(data["citations"][0]) == {"id", "label", "article", "paragraph", "item", "title", "text", "score",
+                                         "lead"}
+    assert data["citations"][0]["lead"] == CLAUSES["3-1-4"].lead and data["citations"][0]["score"] == 0.9
+    assert (data["question"], data["status"], data["lang"], data["revision"], data["context_question"]) == (
+        "質問です", ANSWERED, "ja", "2026-06-03", "前の質問です")
+    assert answer_json(make(contact=False))["contact"] is None
 
 
 def test_the_mail_draft_fits_a_mail_link_and_names_the_clauses():

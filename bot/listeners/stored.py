@@ -14,7 +14,6 @@ from bot.answer import Answer, Citation
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
 from bot.record import AnswerRecord, RecordError
-from bot.render.words import lead_sentence
 from bot.slack_store import StoredAnswer
 
 
@@ -30,15 +29,25 @@ def stored_answer(deps: AppDeps, stored: StoredAnswer) -> Answer:
         except RecordError as exc:
             log_event(deps.log, "slack.record_unreadable", logging.WARNING, answer_id=stored.id, error=str(exc))
     if stored.answer is not None:
-        return dataclasses.replace(stored.answer, record=record)
+        return _with_clauses_looked_at(deps, dataclasses.replace(stored.answer, record=record))
     clause = clause_lookup(deps)
     facts = deps.answerer.facts
     citations = tuple(Citation(c.id, c.label, c.article, c.paragraph, c.item, c.title, c.text, 0.0, c.lead)
                       for c in map(clause, stored.citation_ids) if c is not None)
     reason = record.reason if record is not None else None
-    return Answer(question=stored.question, status=stored.status, lang=stored.lang,
-                  lead=lead_sentence(stored.lang, stored.status, reason, facts.company_name), citations=citations,
+    return Answer(question=stored.question, status=stored.status, lang=stored.lang, citations=citations,
                   contact=None, revision=facts.revision, company=facts.company_name, reason=reason, record=record)
+
+
+def _with_clauses_looked_at(deps: AppDeps, answer: Answer) -> Answer:
+    """An escalation stored before its contact named the clauses looked at (its mailto: draft was
+    stored instead): they are the record's nearest clauses, as the live index labels them."""
+    contact = answer.contact
+    if contact is None or contact.clause_labels or not answer.escalated or answer.record is None:
+        return answer
+    clause = clause_lookup(deps)
+    labels = tuple(c.label for c in map(clause, answer.record.nearest) if c is not None)
+    return dataclasses.replace(answer, contact=dataclasses.replace(contact, clause_labels=labels))
 
 
 def clause_lookup(deps: AppDeps) -> Callable[[str], object | None]:

@@ -1,13 +1,15 @@
 """mailto: links: RFC 6068 encoding within mail clients' length limit, and an answer's draft.
 
 Shared by the answer's contact link and the hand-off's draft (bot/handoff/compose.py), so
-that both encode and cut the same way.
+that both encode and cut the same way. The core (bot/answer.py) names the contact window and
+the clauses found; the draft is written here.
 """
 from __future__ import annotations
 
 from typing import Iterable
 from urllib.parse import quote
 
+from bot.answer import Answer
 from bot.text import t
 
 MAILTO_MAX_CHARS = 1900  # mail clients and browsers refuse or truncate mailto: URLs over ~2,000 chars
@@ -52,3 +54,12 @@ def question_mailto(email: str, question: str, lang: str, labels: Iterable[str],
         budget = MAILTO_MAX_CHARS - len(mailto_url(email, subject, "…"))
         mailto = mailto_url(email, subject, mailto_prefix_within(body, budget) + "…")
     return mailto
+
+
+def answer_mailto(answer: Answer) -> str | None:
+    """The draft link of an answer with a contact window (None without one): the question, the
+    earlier question a follow-up was read with, and the clauses found."""
+    if answer.contact is None:
+        return None
+    return question_mailto(answer.contact.email, answer.question, answer.lang, answer.contact.clause_labels,
+                           answer.context_question)

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from bot.answer import Answer
-from bot.render.words import context_line
+from bot.render.mailto import answer_mailto
+from bot.render.words import answer_lead, context_line
 from bot.text import t
 
 
 def render_text(answer: Answer) -> str:
     """The answer as plain text: lead, quoted clauses, related reading, contact, revision."""
     lang = answer.lang
-    lines = [answer.lead]
+    lines = [answer_lead(answer)]
     if answer.context_question:
         lines.append(context_line(lang, answer.context_question))
     for citation in answer.citations:
@@ -35,7 +36,7 @@ def ask_text(answer: Answer) -> str:
     """What `policybot ask` prints: the answer, then the mail draft link when there is a window."""
     text = render_text(answer)
     if answer.contact:
-        text += f"\n\n{t('cli.mail_draft', answer.lang)}: {answer.contact.mailto}"
+        text += f"\n\n{t('cli.mail_draft', answer.lang)}: {answer_mailto(answer)}"
     return text
 
 
@@ -43,7 +44,7 @@ def chat_reply(answer: Answer) -> str:
     """What `policybot chat` prints for one question."""
     text = render_text(answer)
     if answer.contact:
-        text += f"\n\nmailto: {answer.contact.mailto}"
+        text += f"\n\nmailto: {answer_mailto(answer)}"
     return text
 
 

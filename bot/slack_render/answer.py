@@ -10,7 +10,8 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 
 from bot.answer import REASON_EMPTY, REASON_TOO_LONG, Answer
-from bot.render.words import context_line
+from bot.render.mailto import answer_mailto
+from bot.render.words import answer_lead, context_line
 from bot.slack_render.ids import ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP, ACTION_FORWARD, ACTION_SHARE
 from bot.slack_render.messages import (CONTEXT_TEXT_LIMIT, FALLBACK_TEXT_LIMIT, SECTION_TEXT_LIMIT, Message,
                                        actions, button, context, section, split_messages)
@@ -82,7 +83,7 @@ def contact_line(answer: Answer) -> str | None:
     """'お問い合わせ窓口: <mailto:…|address>' (mrkdwn), or None without a contact window."""
     if not answer.contact:
         return None
-    link = f"<{escape(answer.contact.mailto)}|{escape(answer.contact.email)}>"
+    link = f"<{escape(answer_mailto(answer) or '')}|{escape(answer.contact.email)}>"
     return t("slack.contact_mrkdwn", answer.lang, link=link)
 
 
@@ -103,7 +104,7 @@ def answer_blocks(answer: Answer, *, answer_id: str | None = None, echo: str | N
         blocks.append(context(escape(t("slack.shared_by", lang, user="\0")).replace("\0", user_ref(shared_by))))
     if echo and echo.strip():
         blocks.append(section(question_echo(echo, lang)))
-    blocks.append(section(escape(answer.lead)))
+    blocks.append(section(escape(answer_lead(answer))))
     if answer.context_question:  # a follow-up: say which earlier question it was read with
         blocks.append(context(escaped_within(context_line(lang, answer.context_question), CONTEXT_TEXT_LIMIT, "…")))
     if is_notice(answer):
@@ -129,7 +130,7 @@ def answer_blocks(answer: Answer, *, answer_id: str | None = None, echo: str | N
 
 def fallback_text(answer: Answer) -> str:
     """Notification text: the lead and the labels cited (escaped, capped)."""
-    parts = [answer.lead] + [f"■ {c.label}" for c in answer.citations]
+    parts = [answer_lead(answer)] + [f"■ {c.label}" for c in answer.citations]
     if answer.contact and not is_notice(answer):
         parts.append(answer.contact.email)
     return truncate(escape("\n".join(parts)), FALLBACK_TEXT_LIMIT, "…")

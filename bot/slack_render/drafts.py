@@ -4,6 +4,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block
 
 from bot.answer import Answer
+from bot.render.words import answer_lead
 from bot.slack_render.answer import citation_blocks, contact_line, fallback_text, related_blocks, shown_text
 from bot.slack_render.ids import ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP, ACTION_FORWARD
 from bot.slack_render.messages import SECTION_TEXT_LIMIT, Message, actions, button, section, split_messages
@@ -49,7 +50,7 @@ def shortcut_messages(answer: Answer, *, answer_id: str | None, original: str) -
     blocks: list[Block] = [section(escape(t("shortcut.intro", lang)))]
     quoted = "\n".join(">" + line for line in shown_text(original, lang).split("\n"))
     blocks.append(section(f"*{escape(t('shortcut.original', lang))}:*\n{quoted}"))
-    blocks.append(section(escape(answer.lead)))
+    blocks.append(section(escape(answer_lead(answer))))
     blocks.extend(citation_blocks(answer))
     blocks.extend(related_blocks(answer))
     line = contact_line(answer)

@@ -19,7 +19,9 @@ HANDOFF_TEXT_KEYS = ("question", "context", "reply_to")
 
 def redacted_document(value: Any) -> Any:
     """A JSON-like answer document (or record) with what people typed redacted: the values of
-    USER_TEXT_KEYS at any depth and every `mailto` draft (the draft carries the question).
+    USER_TEXT_KEYS at any depth and every `mailto` draft (the draft carries the question; answer
+    documents no longer hold one — it is rendered at the edge — but older rows do, and migrations
+    rewrite them by this rule).
     Clause texts stay verbatim: the contact window's address is what they quote."""
     if isinstance(value, dict):
         return {key: _redacted_field(key, item) for key, item in value.items()}

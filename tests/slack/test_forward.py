@@ -419,6 +419,39 @@ def test_sharing_a_row_without_its_answer_posts_it_without_asking_again(sender, 
     assert asked(slack_bot) == []
 
 
+def test_an_answer_stored_with_its_wording_is_shared_worded_again(sender, slack_stub, slack_bot):
+    """A row written while the core still worded answers holds the lead and a (redacted) mailto:
+    draft in its document: it loads, and is shown with the lead and the draft rendered again —
+    the draft from the stored, redacted question, naming the clauses the record looked at."""
+    import sqlite3
+    import time
+
+    from bot.slack_render.ids import ACTION_SHARE
+
+    question = "退会したので [email] に連絡をください。社食のメニューは？"  # as the answer log keeps it
+    old_document = {"question": question, "status": "escalated", "lang": "ja", "lead": "（古い行の一文）",
+                    "citations": [], "contact": {"email": CONTACT, "mailto": f"mailto:{CONTACT}?subject=x&body=y"},
+                    "revision": "2026-06-03", "company": "株式会社ソコナラ", "reason": "not_covered",
+                    "confidence": 0.1, "related": [], "context_question": None}
+    record = AnswerRecord("escalated", "not_covered", "ja", "2026-06-03", nearest=("8",)).to_dict()
+    with sqlite3.connect(slack_bot.deps.settings.db_path) as db:
+        db.execute("INSERT INTO answers (id, question, lang, status, citation_ids, user_id, channel, thread_ts,"
+                   " created_at, surface, answer_json, record) VALUES ('old1', ?, 'ja', 'escalated', '[]', ?, ?,"
+                   " NULL, ?, 'command', ?, ?)", (question, USER, CHANNEL, time.time(),
+                                                  json.dumps(old_document, ensure_ascii=False), json.dumps(record)))
+    sent = sender.send_interaction(sender.button_payload(ACTION_SHARE, "old1", ephemeral=True))
+    assert sent.status == 200
+    public, _ = slack_stub.wait_for("response_url", 2)
+    slack_bot.drain()
+    shown = public.blocks_text()
+    assert "推測ではお答えしません" in shown and "古い行の一文" not in shown  # the lead, worded again
+    [link] = [part.split("|")[0] for part in shown.split("<") if part.startswith("mailto:")]
+    assert urlsplit(link).path == CONTACT
+    body = parse_qs(urlsplit(link.replace("&amp;", "&")).query)["body"][0]
+    assert question in body and f"- {slack_bot.deps.answerer.searcher.clause('8').label}" in body
+    assert asked(slack_bot) == []
+
+
 # --- the modal and the key, as pure functions ----------------------------------------------------
 
 def test_modal_caps_a_long_question_at_slacks_input_limit():

@@ -1,11 +1,14 @@
 """bot/slack_store.py on real SQLite files: dedupe that survives restarts, answers log, feedback."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 
 import pytest
 
+from bot.answer import Answer, Citation, Contact
+from bot.render.words import answer_lead
 from bot.slack_store import SlackStore, StoreError
 
 QUESTION = "自分のデータを削除してほしい"
@@ -71,8 +74,29 @@ def test_answer_log_round_trip(db_path, answerer):
     assert (stored.user_id, stored.channel, stored.thread_ts, stored.surface) == ("U1", "C1", "1.0", "app_mention")
     assert stored.slack_text == f"<@UBOT> {QUESTION}"
     shown = stored.answer
-    assert (shown.lead, shown.citations, shown.contact, shown.revision) == (
-        answer.lead, answer.citations, answer.contact, answer.revision)
+    assert (answer_lead(shown), shown.citations, shown.contact, shown.revision) == (
+        answer_lead(answer), answer.citations, answer.contact, answer.revision)
+
+
+def test_the_answer_log_keeps_facts_and_still_reads_rows_that_kept_wording(db_path):
+    """The document stored is what the answer is rendered from (no lead, no mailto: draft); a
+    row written while the core worded answers holds both: it loads, and they are ignored."""
+    contact = Contact("info@sokonara.co.jp", ("第8条（開示等）", "第10条（お問い合わせ）"))
+    citations = tuple(Citation(str(n), label, n, None, None, None, "本文", 0.5) for n, label in
+                      ((8, contact.clause_labels[0]), (10, contact.clause_labels[1])))
+    answer = Answer(question=QUESTION, status="answered", lang="ja", citations=citations, contact=contact,
+                    revision="2026-06-03", company="株式会社ソコナラ")
+    store = SlackStore(db_path)
+    answer_id = store.record_answer(answer, user_id="U1")
+    with sqlite3.connect(db_path) as db:
+        [document] = db.execute("SELECT answer_json FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        document = json.loads(document)
+        assert "lead" not in document and document["contact"] == {"email": contact.email,
+                                                                   "clause_labels": list(contact.clause_labels)}
+        old = {**document, "lead": "（古い行の一文）", "contact": {"email": contact.email, "mailto": "mailto:x?body=y"}}
+        db.execute("UPDATE answers SET answer_json = ? WHERE id = ?", (json.dumps(old, ensure_ascii=False), answer_id))
+    assert store.get_answer(answer_id).answer == answer  # the contact names the clauses the answer quoted
+    store.close()
 
 
 def test_answers_table_has_the_documented_columns(db_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.render.words import answer_lead
 from bot.slack_render.mrkdwn import escape
 from tests.slack_api_stub import BOT_USER_ID
 
@@ -35,7 +36,7 @@ def test_a_bare_mention_in_a_thread_answers_the_thread_root_and_quotes_it(sender
     shown = post.blocks_text()
     assert escape("登録した個人情報を削除してもらうには") in shown  # which message it answered
     assert f"*{escape(expected.citations[0].label)}*" in shown
-    assert "質問を入力" not in shown and escape(expected.lead) in shown
+    assert "質問を入力" not in shown and escape(answer_lead(expected)) in shown
     stored = slack_bot.deps.store.get_answer(post.body["blocks"][-1]["elements"][0]["value"])
     assert stored.user_id == USER and stored.thread_ts == root
     [line] = slack_log.events("slack.reply")
