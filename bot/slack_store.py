@@ -108,11 +108,6 @@ def answer_from_json(text: str) -> Answer:
     return answer_from_document(json.loads(text))
 
 
-def redacted_answer(answer: Answer) -> Answer:
-    """The answer as it may be kept: what the asker typed (which its mailto: draft carries) redacted."""
-    return answer_from_document(redacted_document(answer_document(answer)))
-
-
 # -- rows ↔ records: the one place each record is mapped ------------------------------------
 
 def _answer_row(answer_id: str, answer: Answer, *, user_id: str | None, channel: str | None,
