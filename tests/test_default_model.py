@@ -13,7 +13,6 @@ import pytest
 from index.models.cache import default_cache_dir
 from index.models.e5_file import Q4_BLOCK, QK, bundled_model_file, dequantize_blocks, parse_model_file
 from index.models.e5_folder import materialize_default_model
-from index.models.e5_loading import load_sentence_transformer
 from index.models.errors import ModelUnavailableError
 
 pytestmark = pytest.mark.model  # the default model itself
@@ -102,6 +101,14 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return materialize_default_model(tmp_path_factory.mktemp("models"))
+
+
+def load_sentence_transformer(path: Path, **options):
+    """index.models.e5_loading's loader, imported when a test runs: importing it imports torch
+    (2 s), which collecting this file for `pytest -m "not model"` must not pay."""
+    from index.models.e5_loading import load_sentence_transformer as load
+
+    return load(path, **options)
 
 
 @pytest.fixture(scope="module")
