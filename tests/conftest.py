@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.abc
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,13 +153,30 @@ def model_guard(request, monkeypatch):
                                "but is not marked `model`")
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Path:
+    """An empty database as the real migrations make it (bot.storage.open_database), to copy.
+
+    Migrating a new file costs about 0.1 s and some 170 tests each start an app on a fresh
+    database; copying this one costs nothing. Creating and migrating a database is tested
+    where it is the subject (tests/test_storage.py, the outbox and store tests)."""
+    from bot.storage import open_database
+
+    path = tmp_path_factory.mktemp("database") / "empty.sqlite3"
+    db, _ = open_database(path)
+    db.close()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no -wal or -shm left: the file is whole
+    return path
+
+
 @pytest.fixture()
-def settings(tmp_path, index_dir, embedder):
-    """Settings pointing at the session index and a fresh SQLite file."""
+def settings(tmp_path, index_dir, embedder, migrated_database):
+    """Settings pointing at the session index and a fresh SQLite file (empty, at the current schema)."""
     from bot.settings import Settings
 
-    return Settings(policy_path=POLICY_PATH, index_dir=index_dir, db_path=tmp_path / "policybot.sqlite3",
-                    model=embedder.name)
+    db_path = tmp_path / "policybot.sqlite3"
+    shutil.copyfile(migrated_database, db_path)
+    return Settings(policy_path=POLICY_PATH, index_dir=index_dir, db_path=db_path, model=embedder.name)
 
 
 @pytest.fixture()
