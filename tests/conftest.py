@@ -32,13 +32,14 @@ MODEL_PACKAGES = ("sentence_transformers", "transformers", "torch")
 
 # Where test files go when the machine has one: a RAM disk (see pytest_configure).
 RAM_DISK = Path("/dev/shm")
+_RAM_BASETEMP = pytest.StashKey[Path]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Temporary files (databases, index copies) go to the RAM disk when there is one. On a real
-    disk every SQLite commit waits for fsync (about 4 ms on this machine) and a run makes
-    thousands; no test is about surviving a power cut. An explicit --basetemp wins; xdist
-    workers get a directory under their controller's."""
+    disk every SQLite commit waits for fsync (about 4 ms on this machine) and a run makes many
+    hundreds; no test is about surviving a power cut. An explicit --basetemp wins, and an
+    xdist worker keeps the one its controller hands it."""
     if config.option.basetemp or hasattr(config, "workerinput"):
         return
     if RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK):
@@ -51,9 +52,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     directory = config.stash.get(_RAM_BASETEMP, None)
     if directory is not None:
         shutil.rmtree(directory, ignore_errors=True)
-
-
-_RAM_BASETEMP = pytest.StashKey[Path]()
 
 
 def uses_model(request: pytest.FixtureRequest) -> bool:
