@@ -41,6 +41,7 @@ _NUMBERS = {
     "reload_seconds": (RELOAD_ENV, "a number of seconds, 0 or more (e.g. 30; 0: reload only on SIGHUP)", True),
     "handoff_retry_base": ("POLICYBOT_HANDOFF_RETRY_BASE", "a number of seconds, 0 or more (default 30)", True),
     "handoff_retry_cap": ("POLICYBOT_HANDOFF_RETRY_CAP", "a number of seconds, 0 or more (default 3600)", True),
+    "slack_retry_base": ("POLICYBOT_SLACK_RETRY_BASE", "a number of seconds, 0 or more (default 0.5)", True),
 }
 
 
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
     slack_team_id: str | None = Field(None, **_env("SLACK_TEAM_ID"))
     slack_app_id: str | None = Field(None, **_env("SLACK_APP_ID"))
     port: int = Field(DEFAULT_PORT, **_env("PORT"))
+    # first wait before a failed Web API call is tried again (bot.slack_client); doubles each retry
+    slack_retry_base: float = Field(0.5, **_env("POLICYBOT_SLACK_RETRY_BASE"))
     reload_seconds: float = Field(DEFAULT_RELOAD_SECONDS, **_env(RELOAD_ENV))
     announce_channel: str | None = Field(None, **_env(ANNOUNCE_ENV))
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib.abc
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,32 @@ DEV_QUESTIONS = REPO.parent / "shared" / "eval" / "questions-dev.jsonl"
 
 # What loading the model imports; none of it is needed to answer with tests/fakes.py.
 MODEL_PACKAGES = ("sentence_transformers", "transformers", "torch")
+
+
+# Where test files go when the machine has one: a RAM disk (see pytest_configure).
+RAM_DISK = Path("/dev/shm")
+RAM_DISK_MIN_FREE = 4 << 30  # a materialized model folder alone is 250 MB; copies of it and of indexes add up
+_RAM_BASETEMP = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary files (databases, index copies) go to the RAM disk when there is one. On a real
+    disk every SQLite commit waits for fsync (about 4 ms on this machine) and a run makes many
+    hundreds; no test is about surviving a power cut. An explicit --basetemp wins, and an
+    xdist worker keeps the one its controller hands it."""
+    if config.option.basetemp or hasattr(config, "workerinput"):
+        return
+    # A container's /dev/shm may be 64 MB: only a RAM disk with room for the model tests' files.
+    if RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK) and shutil.disk_usage(RAM_DISK).free >= RAM_DISK_MIN_FREE:
+        config.option.basetemp = tempfile.mkdtemp(prefix="policybot-pytest-", dir=RAM_DISK)
+        config.stash[_RAM_BASETEMP] = Path(config.option.basetemp)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The RAM disk is memory: what this run put there goes with it."""
+    directory = config.stash.get(_RAM_BASETEMP, None)
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def uses_model(request: pytest.FixtureRequest) -> bool:
@@ -152,13 +180,30 @@ def model_guard(request, monkeypatch):
                                "but is not marked `model`")
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Path:
+    """An empty database as the real migrations make it (bot.storage.open_database), to copy.
+
+    Migrating a new file costs about 0.1 s and some 170 tests each start an app on a fresh
+    database; copying this one costs nothing. Creating and migrating a database is tested
+    where it is the subject (tests/test_storage.py, the outbox and store tests)."""
+    from bot.storage import open_database
+
+    path = tmp_path_factory.mktemp("database") / "empty.sqlite3"
+    db, _ = open_database(path)
+    db.close()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no -wal or -shm left: the file is whole
+    return path
+
+
 @pytest.fixture()
-def settings(tmp_path, index_dir, embedder):
-    """Settings pointing at the session index and a fresh SQLite file."""
+def settings(tmp_path, index_dir, embedder, migrated_database):
+    """Settings pointing at the session index and a fresh SQLite file (empty, at the current schema)."""
     from bot.settings import Settings
 
-    return Settings(policy_path=POLICY_PATH, index_dir=index_dir, db_path=tmp_path / "policybot.sqlite3",
-                    model=embedder.name)
+    db_path = tmp_path / "policybot.sqlite3"
+    shutil.copyfile(migrated_database, db_path)
+    return Settings(policy_path=POLICY_PATH, index_dir=index_dir, db_path=db_path, model=embedder.name)
 
 
 @pytest.fixture()

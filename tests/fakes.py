@@ -8,6 +8,7 @@ takes well under a second and nothing imports torch or sentence-transformers.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -35,10 +36,28 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
+@functools.lru_cache(maxsize=None)
 def _bucket(token: str, dims: int, salt: bytes) -> tuple[int, float]:
     digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8, key=salt).digest()
     value = int.from_bytes(digest, "little")
     return value % dims, 1.0 if (value >> 63) else -1.0
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _vector(text: str, dims: int, salt: bytes, common_weight: float) -> np.ndarray:
+    """One text's vector, kept: the fast lane encodes the same clauses and questions again and
+    again (every index build, every answer), and a vector depends on nothing but its text."""
+    vector = np.zeros(dims, dtype=np.float32)
+    for token in _tokens(text):
+        index, sign = _bucket(token, dims - 1, salt)
+        vector[index] += sign
+    norm = np.linalg.norm(vector[:-1])
+    if norm > 0:
+        vector[:-1] /= norm
+    vector[-1] = common_weight
+    vector /= max(float(np.linalg.norm(vector)), 1e-12)
+    vector.flags.writeable = False  # shared by every caller of the cache
+    return vector
 
 
 def hashed_vectors(texts: list[str], dims: int, salt: bytes, common_weight: float = 0.0) -> np.ndarray:
@@ -46,14 +65,7 @@ def hashed_vectors(texts: list[str], dims: int, salt: bytes, common_weight: floa
     dimension of `common_weight` (relative to the token part's norm)."""
     vectors = np.zeros((len(texts), dims), dtype=np.float32)
     for row, text in enumerate(texts):
-        for token in _tokens(text):
-            index, sign = _bucket(token, dims - 1, salt)
-            vectors[row, index] += sign
-        norm = np.linalg.norm(vectors[row, :-1])
-        if norm > 0:
-            vectors[row, :-1] /= norm
-        vectors[row, -1] = common_weight
-        vectors[row] /= max(float(np.linalg.norm(vectors[row])), 1e-12)
+        vectors[row] = _vector(text, dims, salt, common_weight)
     return np.ascontiguousarray(vectors)
 
 

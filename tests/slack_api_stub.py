@@ -34,6 +34,8 @@ BOT_USER_ID = "UPOLICYBOT"
 BOT_ID = "BPOLICYBOT"
 TEAM_ID = "T0STUB"
 RESPONSE_URL_METHOD = "response_url"
+# Settings.slack_retry_base for a client aimed at a stand-in: its retries are real, their seconds are not needed.
+RETRY_BASE_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class SlackApiStub:
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> "SlackApiStub":
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name="slack-api-stub", daemon=True)
         self._thread.start()
         return self

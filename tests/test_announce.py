@@ -16,6 +16,7 @@ from bot.settings import Settings
 from index.diff import diff_policies
 from index.policy import load, parse
 from index.build import BuildReport
+from tests.slack_api_stub import RETRY_BASE_S
 
 FIXTURES = Path(__file__).parent / "fixtures" / "policies"
 BASE = FIXTURES / "base.txt"
@@ -129,7 +130,8 @@ def slack():
 
 def settings_for(slack: FakeSlack, tmp_path: Path, policy: Path, **values) -> Settings:
     return Settings(**{"policy_path": policy, "index_dir": tmp_path / "index", "db_path": tmp_path / "db.sqlite3",
-                       "slack_bot_token": "xoxb-test-token", "slack_api_url": slack.url, **values})
+                       "slack_bot_token": "xoxb-test-token", "slack_api_url": slack.url,
+                       "slack_retry_base": RETRY_BASE_S, **values})
 
 
 def report(tmp_path: Path, previous_text: str | None, built: Path, skipped: bool = False) -> BuildReport:
@@ -165,7 +167,8 @@ def test_slack_refusal_is_logged_with_a_hint_and_does_not_raise(tmp_path, caplog
 
 def test_unreachable_slack_is_logged_and_does_not_raise(tmp_path, caplog):
     settings = Settings(policy_path=BASE, index_dir=tmp_path, db_path=tmp_path / "db",
-                        slack_bot_token="xoxb-test-token", slack_api_url="http://127.0.0.1:9/api/")
+                        slack_bot_token="xoxb-test-token", slack_api_url="http://127.0.0.1:9/api/",
+                        slack_retry_base=RETRY_BASE_S)
     with caplog.at_level(logging.WARNING, logger="bot.announce"):
         assert post_announcement(make_client(settings), "C0ANNOUNCE", diff_to("changed_clause.txt")) is False
     assert "could not announce" in caplog.text

@@ -1,7 +1,11 @@
 """A damaged index directory or an unusable policy path: one line on stderr naming the fix, exit 2,
 never a traceback; and `policybot build`, the fix those lines name, always gets past the damage.
 
-Each test damages its own copy of the session's real index (tests/conftest.py).
+Each test damages its own copy of the session's real index (tests/conftest.py). Every kind of
+damage runs through bot.cli.main in-process with output captured at the file descriptors
+(`capfd`: what faiss or any native code writes to fd 2 counts too); one kind also runs through
+the console script in a subprocess, for what only a real process shows (its exit status, and
+nothing printed at start-up or exit). test_cli.py does the same for the other user errors.
 """
 from __future__ import annotations
 
@@ -71,8 +75,16 @@ def damaged_copy(index_dir, tmp_path) -> Callable[[str], Path]:
 
 
 @pytest.mark.parametrize("kind", DAMAGE)
-def test_ask_on_a_damaged_index_names_the_build_command(damaged_copy, tmp_path, kind, embedder):
+def test_ask_on_a_damaged_index_names_the_build_command(cli, capfd, damaged_copy, kind):
     index = damaged_copy(kind)
+    code, out, err = run(capfd, "ask", "--json", "--index", str(index), BILLING)
+    assert code == 2, err
+    assert_one_clear_line(err, "policybot build")
+    assert out == ""
+
+
+def test_the_console_script_on_a_damaged_index_is_one_line_and_exit_2(damaged_copy, tmp_path, embedder):
+    index = damaged_copy("dense.faiss truncated")  # the damage a native library (faiss) reads
     done = run_policybot("ask", "--json", BILLING, cwd=tmp_path,
                          env={"POLICYBOT_INDEX": str(index), "POLICYBOT_POLICY": str(POLICY_PATH),
                               "POLICYBOT_MODEL": embedder.name})  # the model the index was built with
@@ -128,22 +140,24 @@ needs_permissions = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() =
 
 @pytest.mark.parametrize("kind", [pytest.param(k, marks=needs_permissions) if k == "an unreadable file" else k
                                   for k in POLICY_PATHS])
-def test_build_from_an_unusable_policy_path_is_one_clear_line(index_dir, tmp_path, kind):
+def test_build_from_an_unusable_policy_path_is_one_clear_line(cli, capfd, monkeypatch, index_dir, tmp_path, kind):
     index = tmp_path / "index"
     shutil.copytree(index_dir, index)
     before = sorted(p.name for p in index.rglob("*"))
     (tmp_path / "policy").mkdir()
     policy = POLICY_PATHS[kind](tmp_path / "policy")
-    done = run_policybot("build", "--policy", str(policy), cwd=tmp_path, env={"POLICYBOT_INDEX": str(index)})
-    assert done.returncode == 2
-    assert_one_clear_line(done.stderr, "policy")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capfd, "build", "--policy", str(policy), "--index", str(index))
+    assert code == 2
+    assert_one_clear_line(err, "policy")
     assert sorted(p.name for p in index.rglob("*")) == before  # the live index is untouched
 
 
 @pytest.mark.parametrize("kind", ["a binary file", pytest.param("an unreadable file", marks=needs_permissions)])
-def test_ask_with_an_unreadable_policy_file_is_one_clear_line(index_dir, tmp_path, kind):
+def test_ask_with_an_unreadable_policy_file_is_one_clear_line(cli, capfd, monkeypatch, tmp_path, kind):
     policy = POLICY_PATHS[kind](tmp_path)
-    done = run_policybot("ask", BILLING, cwd=tmp_path,
-                         env={"POLICYBOT_INDEX": str(index_dir), "POLICYBOT_POLICY": str(policy)})
-    assert done.returncode == 2
-    assert_one_clear_line(done.stderr, str(policy), "policybot build")
+    monkeypatch.setenv("POLICYBOT_POLICY", str(policy))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capfd, "ask", BILLING)
+    assert code == 2
+    assert_one_clear_line(err, str(policy), "policybot build")

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -13,9 +14,11 @@ import pytest
 from index.models.cache import default_cache_dir
 from index.models.e5_file import Q4_BLOCK, QK, bundled_model_file, dequantize_blocks, parse_model_file
 from index.models.e5_folder import materialize_default_model
-from index.models.e5_runtime import E5Runtime
 from index.models.errors import ModelUnavailableError
 from tests.e5_reference import load_reference, reference_vectors
+
+if TYPE_CHECKING:  # importing the runtime imports torch (2 s): the fast lane collects this file without it
+    from index.models.e5_runtime import E5Runtime
 
 pytestmark = pytest.mark.model  # the default model itself
 
@@ -107,6 +110,8 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def runtime(model_dir: Path) -> E5Runtime:
+    from index.models.e5_runtime import E5Runtime
+
     return E5Runtime(model_dir)
 
 
@@ -237,6 +242,8 @@ def test_runtime_vectors_are_bit_identical_to_sentence_transformers(runtime, ref
 def test_runtime_matches_the_reference_with_every_weight_in_fp32(model_dir: Path, runtime) -> None:
     """Keeping the word table in fp16 changes nothing: fp16 → fp32 is exact."""
     import torch
+
+    from index.models.e5_runtime import E5Runtime
 
     wide = E5Runtime(model_dir)
     wide._word_table = wide._word_table.float()

@@ -35,6 +35,7 @@ def test_defaults(monkeypatch, tmp_path):
     assert settings.model == DEFAULT_MODEL
     assert (settings.port, settings.retention_days, settings.reload_seconds) == (3000, 90.0, 30.0)
     assert (settings.handoff_retry_base, settings.handoff_retry_cap) == (30.0, 3600.0)
+    assert settings.slack_retry_base == 0.5
     assert settings.model_cache_dir == tmp_path / ".cache" / "policybot" / "models"
     assert settings.smtp_variables() == {} and SmtpConfig.from_env(settings.smtp_variables()) is None
     assert settings.announce_channel is None and settings.slack_bot_token is None and settings.no_color is False
@@ -55,6 +56,7 @@ def test_defaults(monkeypatch, tmp_path):
     ("POLICYBOT_ANNOUNCE_CHANNEL", " C0ANNOUNCE ", "announce_channel", "C0ANNOUNCE"),
     ("POLICYBOT_HANDOFF_RETRY_BASE", "0.5", "handoff_retry_base", 0.5),
     ("POLICYBOT_HANDOFF_RETRY_CAP", "4", "handoff_retry_cap", 4.0),
+    ("POLICYBOT_SLACK_RETRY_BASE", "0.01", "slack_retry_base", 0.01),
     ("SLACK_BOT_TOKEN", "xoxb-1", "slack_bot_token", "xoxb-1"),
     ("SLACK_SIGNING_SECRET", "s3cret", "slack_signing_secret", "s3cret"),
     ("SLACK_APP_TOKEN", "xapp-1", "slack_app_token", "xapp-1"),
@@ -94,6 +96,7 @@ def test_smtp_variables_reach_the_mail_config(monkeypatch):
     ("POLICYBOT_RETENTION_DAYS", "soon"), ("POLICYBOT_RETENTION_DAYS", "0"), ("POLICYBOT_RETENTION_DAYS", "nan"),
     ("POLICYBOT_RELOAD_SECONDS", "soon"), ("POLICYBOT_RELOAD_SECONDS", "-1"),
     ("POLICYBOT_HANDOFF_RETRY_BASE", "fast"), ("POLICYBOT_HANDOFF_RETRY_CAP", "-5"),
+    ("POLICYBOT_SLACK_RETRY_BASE", "-0.5"), ("POLICYBOT_SLACK_RETRY_BASE", "inf"),
 ])
 def test_a_bad_value_is_one_line_naming_its_variable(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)

@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from bot.logging_setup import configure_logging
-from tests.slack_api_stub import SlackApiStub
+from tests.slack_api_stub import RETRY_BASE_S, SlackApiStub
 
 from .driver import BOT_TOKEN, SIGNING_SECRET, SlackSender
 
@@ -33,10 +33,14 @@ class JsonLog:
 
 
 @pytest.fixture(autouse=True)
-def slack_log():
+def slack_log(searcher):
     """Every Slack test logs as `policybot serve` does: JSON lines at INFO, so a log call that
     fails only when its line is really written (a reserved field name) fails here too. At the
-    end every line must be one JSON object, with traceback text only inside its "exc" field."""
+    end every line must be one JSON object, with traceback text only inside its "exc" field.
+
+    The session's index is loaded first (`searcher`): loading it imports faiss, whose loader
+    logs at INFO, and those lines belong to no test (a test that counts its lines would fail
+    only when it happened to be the first to load the index)."""
     root = logging.getLogger()
     level = root.level
     stream = io.StringIO()
@@ -63,7 +67,8 @@ def slack_stub():
 def slack_settings(settings, slack_stub):
     """HTTP-mode settings aimed at the stub, with a fresh SQLite file (from `settings`)."""
     return settings.model_copy(update=dict(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                                           slack_app_token=None, slack_api_url=slack_stub.api_url, port=0))
+                                           slack_app_token=None, slack_api_url=slack_stub.api_url, port=0,
+                                           slack_retry_base=RETRY_BASE_S))
 
 
 @pytest.fixture()

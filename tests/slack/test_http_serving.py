@@ -163,6 +163,31 @@ def test_serve_writes_only_json_lines_and_drains_on_sigterm(slack_settings, answ
     assert all(line["logger"].startswith("bot.") or line["logger"].startswith("slack") for line in lines), lines
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One HTTP response off a keep-alive connection: its head and Content-Length bytes of body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, body = data.split(b"\r\n\r\n", 1)
+    [length] = [int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")]
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head + b"\r\n\r\n" + body
+
+
+def test_stop_closes_an_idle_keep_alive_connection_without_draining(slack_bot, slack_log):
+    """A client's idle connection (Slack keeps them open) is closed at once, not waited for."""
+    server = slack_bot.http_server(host="127.0.0.1", port=0).start()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: policybot\r\n\r\n")
+        first = read_response(sock)  # answered; the connection stays open for the next request
+        server.stop()
+        rest = b"".join(iter(lambda: sock.recv(4096), b""))  # the server has closed it
+    assert first.startswith(b"HTTP/1.1 200") and rest == b""
+    assert slack_log.events("http.draining") == []
+
+
 # --- PORT ----------------------------------------------------------------------------------------------
 
 def test_a_port_that_is_not_a_number_is_one_clear_line(cli, capsys, monkeypatch):

@@ -40,6 +40,10 @@ def socket_mode(slack_settings, answerer, slack_stub):
         return acks[-1]
 
     yield bot, deliver, payloads
+    # slack_sdk's message processor waits up to 1 s on its queue before it looks at `closed`:
+    # mark the client closed and wake it (it skips a None message), then close as usual.
+    handler.client.closed = True
+    handler.client.message_queue.put(None)
     handler.close()
     bot.close()
 
