@@ -76,11 +76,12 @@ def test_a_follow_up_says_which_question_it_was_read_with():
     assert "Following up on:" in parse_qs(urlsplit(answer_mailto(make("en", context="Earlier?"))).query)["body"][0]
 
 
-def test_ask_adds_the_mail_draft_and_chat_the_bare_link():
+def test_ask_and_chat_add_the_labelled_mail_draft():
     answer = make()
     assert ask_text(answer) == f"{render_text(answer)}\n\n窓口へのメール下書き: {answer_mailto(answer)}"
     assert ask_text(make("en")).endswith(f"Write to the contact window: {answer_mailto(make('en'))}")
-    assert chat_reply(answer) == f"{render_text(answer)}\n\nmailto: {answer_mailto(answer)}"
+    assert chat_reply(answer) == ask_text(answer)
+    assert "mailto: mailto:" not in chat_reply(answer)
     assert ask_text(make(contact=False)) == render_text(make(contact=False))
 
 

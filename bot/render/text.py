@@ -41,11 +41,8 @@ def ask_text(answer: Answer) -> str:
 
 
 def chat_reply(answer: Answer) -> str:
-    """What `policybot chat` prints for one question."""
-    text = render_text(answer)
-    if answer.contact:
-        text += f"\n\nmailto: {answer_mailto(answer)}"
-    return text
+    """What `policybot chat` prints for one question: what `ask` prints (it read 「mailto: mailto:…」)."""
+    return ask_text(answer)
 
 
 def bilingual(key: str, **fields: object) -> str:
