@@ -88,6 +88,12 @@ class SmtpSender:
 
     def __init__(self, config: SmtpConfig):
         self.config = config
+        self._tls: ssl.SSLContext | None = None  # made on the first TLS send: loading the CA store costs ~40 ms
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
 
     @property
     def sender_address(self) -> str:
@@ -97,14 +103,13 @@ class SmtpSender:
         """Deliver `msg` to the server or raise SendError (classified)."""
         cfg = self.config
         try:
-            context = ssl.create_default_context()
             if cfg.security == "ssl":
-                client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
+                client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=self._tls_context())
             else:
                 client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
             with client:
                 if cfg.security == "starttls":
-                    client.starttls(context=context)
+                    client.starttls(context=self._tls_context())
                 if cfg.user:
                     client.login(cfg.user, cfg.password or "")
                 client.send_message(msg)
