@@ -255,20 +255,55 @@ class SlackH11Protocol(H11Protocol):
     - A client that ends its side (half-close) with the body shorter than announced: the
       body ends there, and the middleware answers 400 `incomplete` on the write side that is
       still open (uvicorn would drop the connection without an answer).
+    - A client that has not sent one whole request `read_timeout` seconds after its first
+      byte (a stalled head or body: one slow client per connection would otherwise hold it for
+      ever; uvicorn only times out idle keep-alive connections) is disconnected, logged as
+      `http.read_timeout`.
     """
+
+    read_timeout: float = 10.0  # seconds; SlackHttpServer sets it from Settings.http_read_timeout
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head = bytearray()
+        self._read_deadline: asyncio.TimerHandle | None = None
 
     def data_received(self, data: bytes) -> None:
         if self.cycle is None or self.cycle.response_complete:  # the bytes of the next request's head
             self._head += data[: max(0, HEAD_LIMIT - len(self._head))]
+            if self._read_deadline is None:
+                self._read_deadline = self.loop.call_later(self.read_timeout, self._read_timed_out)
         super().data_received(data)
+        if self._request_read():
+            self._cancel_read_deadline()
+
+    def _request_read(self) -> bool:
+        """The current request has arrived whole (its response may still be on its way)."""
+        cycle = self.cycle
+        return cycle is not None and not cycle.response_complete and not cycle.more_body
+
+    def _read_timed_out(self) -> None:
+        self._read_deadline = None
+        if self._request_read() or self.transport.is_closing():
+            return
+        log_event(log, "http.read_timeout", logging.WARNING, seconds=self.read_timeout,
+                  stage="head" if self.cycle is None or self.cycle.response_complete else "body",
+                  bytes=len(self._head))
+        self.transport.close()
+
+    def _cancel_read_deadline(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
 
     def on_response_complete(self) -> None:
         self._head = bytearray()
+        self._cancel_read_deadline()
         super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_read_deadline()
+        super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
         head = read_head(bytes(self._head))
@@ -425,7 +460,9 @@ class SlackHttpServer:
         outbox = bot.deps.handoff.outbox  # the app's own outbox, in its one database
         bot.deps.metrics.watch_outbox(lambda: outbox.counts()[PENDING])
         _bridge_uvicorn_logs()
-        config = uvicorn.Config(PolicybotAsgi(bot, self.executor), http=SlackH11Protocol, ws="none", lifespan="off",
+        # this server's read deadline, on a protocol class of its own (uvicorn builds one per connection)
+        protocol = type("SlackH11Protocol", (SlackH11Protocol,), {"read_timeout": bot.deps.settings.http_read_timeout})
+        config = uvicorn.Config(PolicybotAsgi(bot, self.executor), http=protocol, ws="none", lifespan="off",
                                 loop="asyncio", access_log=False, log_config=None, server_header=False,
                                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
         self._server = _Server(config)

@@ -42,6 +42,7 @@ _NUMBERS = {
     "handoff_retry_base": ("POLICYBOT_HANDOFF_RETRY_BASE", "a number of seconds, 0 or more (default 30)", True),
     "handoff_retry_cap": ("POLICYBOT_HANDOFF_RETRY_CAP", "a number of seconds, 0 or more (default 3600)", True),
     "slack_retry_base": ("POLICYBOT_SLACK_RETRY_BASE", "a number of seconds, 0 or more (default 0.5)", True),
+    "http_read_timeout": ("POLICYBOT_HTTP_READ_TIMEOUT", "a number of seconds greater than 0 (default 10)", False),
 }
 
 
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     slack_team_id: str | None = Field(None, **_env("SLACK_TEAM_ID"))
     slack_app_id: str | None = Field(None, **_env("SLACK_APP_ID"))
     port: int = Field(DEFAULT_PORT, **_env("PORT"))
+    # how long a client may take to send one whole request before HTTP mode closes the connection
+    http_read_timeout: float = Field(10.0, **_env("POLICYBOT_HTTP_READ_TIMEOUT"))
     # first wait before a failed Web API call is tried again (bot.slack_client); doubles each retry
     slack_retry_base: float = Field(0.5, **_env("POLICYBOT_SLACK_RETRY_BASE"))
     reload_seconds: float = Field(DEFAULT_RELOAD_SECONDS, **_env(RELOAD_ENV))

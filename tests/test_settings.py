@@ -57,6 +57,7 @@ def test_defaults(monkeypatch, tmp_path):
     ("POLICYBOT_HANDOFF_RETRY_BASE", "0.5", "handoff_retry_base", 0.5),
     ("POLICYBOT_HANDOFF_RETRY_CAP", "4", "handoff_retry_cap", 4.0),
     ("POLICYBOT_SLACK_RETRY_BASE", "0.01", "slack_retry_base", 0.01),
+    ("POLICYBOT_HTTP_READ_TIMEOUT", "2.5", "http_read_timeout", 2.5),
     ("SLACK_BOT_TOKEN", "xoxb-1", "slack_bot_token", "xoxb-1"),
     ("SLACK_SIGNING_SECRET", "s3cret", "slack_signing_secret", "s3cret"),
     ("SLACK_APP_TOKEN", "xapp-1", "slack_app_token", "xapp-1"),
@@ -97,6 +98,7 @@ def test_smtp_variables_reach_the_mail_config(monkeypatch):
     ("POLICYBOT_RELOAD_SECONDS", "soon"), ("POLICYBOT_RELOAD_SECONDS", "-1"),
     ("POLICYBOT_HANDOFF_RETRY_BASE", "fast"), ("POLICYBOT_HANDOFF_RETRY_CAP", "-5"),
     ("POLICYBOT_SLACK_RETRY_BASE", "-0.5"), ("POLICYBOT_SLACK_RETRY_BASE", "inf"),
+    ("POLICYBOT_HTTP_READ_TIMEOUT", "0"), ("POLICYBOT_HTTP_READ_TIMEOUT", "soon"),
 ])
 def test_a_bad_value_is_one_line_naming_its_variable(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)

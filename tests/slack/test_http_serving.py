@@ -8,9 +8,11 @@ import os
 import signal
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.answer import REASON_EMPTY
@@ -186,6 +188,61 @@ def test_stop_closes_an_idle_keep_alive_connection_without_draining(slack_bot, s
         rest = b"".join(iter(lambda: sock.recv(4096), b""))  # the server has closed it
     assert first.startswith(b"HTTP/1.1 200") and rest == b""
     assert slack_log.events("http.draining") == []
+
+
+# --- a client that stalls ------------------------------------------------------------------------
+
+READ_TIMEOUT_S = 0.3
+
+
+@pytest.fixture()
+def strict_server(slack_settings, answerer):
+    """HTTP mode with a short read deadline (POLICYBOT_HTTP_READ_TIMEOUT), as an operator would set it."""
+    from bot.slack_app import create_app
+
+    bot = create_app(slack_settings.model_copy(update={"http_read_timeout": READ_TIMEOUT_S}), answerer)
+    server = bot.http_server(host="127.0.0.1", port=0).start()
+    yield server
+    server.stop()
+    bot.close()
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bytes:
+    """What the server sends before it closes the connection (it must close within `seconds`)."""
+    sock.settimeout(seconds)
+    return b"".join(iter(lambda: sock.recv(4096), b""))
+
+
+@pytest.mark.parametrize("stage, sent", [
+    ("head", b"POST /slack/events HTTP/1.1\r\nHost: policybot\r\nContent-Type: application/json\r\n"),
+    ("body", b"POST /slack/events HTTP/1.1\r\nHost: policybot\r\nContent-Type: application/json\r\n"
+             b"X-Slack-Request-Timestamp: %d\r\nX-Slack-Signature: v0=00\r\nContent-Length: 100\r\n\r\n{\"type\":"),
+])
+def test_a_client_that_stalls_mid_request_is_disconnected(strict_server, slack_stub, slack_log, stage, sent):
+    """One stalled client per connection must not hold the connection (and its slot) for ever."""
+    if b"%d" in sent:
+        sent = sent % int(time.time())
+    with socket.create_connection(("127.0.0.1", strict_server.port), timeout=10) as sock:
+        sock.sendall(sent)
+        assert _closed_within(sock, 10) == b""  # dropped, nothing dispatched
+    [line] = slack_log.events("http.read_timeout")
+    assert line["level"] == "warning" and line["stage"] == stage and line["seconds"] == READ_TIMEOUT_S
+    assert {call.method for call in slack_stub.calls()} <= {"auth.test"}  # only start-up: nothing was said in Slack
+
+
+def test_the_deadline_runs_from_a_request_s_first_byte_not_from_the_connection(strict_server, slack_log):
+    """A keep-alive connection may sit idle between requests; a request sent in pieces within the
+    deadline is answered."""
+    with socket.create_connection(("127.0.0.1", strict_server.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        time.sleep(READ_TIMEOUT_S / 3)
+        sock.sendall(b"Host: policybot\r\n\r\n")
+        first = read_response(sock)
+        time.sleep(READ_TIMEOUT_S * 2)  # idle, longer than the deadline (uvicorn's keep-alive is 5 s)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: policybot\r\n\r\n")
+        second = read_response(sock)
+    assert first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200")
+    assert slack_log.events("http.read_timeout") == []
 
 
 # --- PORT ----------------------------------------------------------------------------------------------
