@@ -45,11 +45,17 @@ def _with_clauses_looked_at(deps: AppDeps, answer: Answer) -> Answer:
     contact = answer.contact
     if contact is None or contact.clause_labels or not answer.escalated or answer.record is None:
         return answer
-    clause = clause_lookup(deps)
+    clause = clause_lookup(deps, answer.revision)
     labels = tuple(c.label for c in map(clause, answer.record.nearest) if c is not None)
     return dataclasses.replace(answer, contact=dataclasses.replace(contact, clause_labels=labels))
 
 
-def clause_lookup(deps: AppDeps) -> Callable[[str], object | None]:
-    """Clause by id in the live index; None for an id a newer revision no longer has."""
+def clause_lookup(deps: AppDeps, revision: str | None = None) -> Callable[[str], object | None]:
+    """Clause by id in the live index; None for an id a newer revision no longer has.
+
+    With `revision` (the policy revision an answer was given under): None for every id when the
+    live index holds another revision — after a revision the same id may name another clause
+    (an inserted item renumbers the ones after it), and quoting that one would mislead."""
+    if revision is not None and revision != deps.answerer.facts.revision:
+        return lambda clause_id: None
     return {c.id: c for c in deps.answerer.searcher.clauses}.get

@@ -302,6 +302,27 @@ def test_escalated_question_sends_the_clauses_the_assistant_looked_at(sender, sl
     assert asked(slack_bot) == ["御社の株価の見通しを教えてください"]
 
 
+def test_after_a_revision_an_escalation_forwards_no_clause_by_its_old_id(sender, slack_stub, slack_bot, smtp):
+    """The record names the clauses looked at by id; once the policy is revised an id may name
+    another clause (an inserted item renumbers the rest), so the hand-off lists none rather than
+    quote the wrong one."""
+    import dataclasses
+
+    answer = slack_bot.deps.answerer.answer("御社の株価の見通しを教えてください")
+    assert answer.escalated and answer.record.nearest
+    earlier = dataclasses.replace(answer, revision="2025-01-01",
+                                  record=dataclasses.replace(answer.record, revision="2025-01-01"))
+    answer_id = slack_bot.deps.store.record_answer(earlier, user_id=USER, channel=CHANNEL,
+                                                   thread_ts="1710000000.000100", surface="mention",
+                                                   record=earlier.record.to_dict())
+    view = click_forward(sender, slack_stub, answer_id)
+    sender.send_interaction(submission(view))
+    [mail] = smtp.wait_for(1)
+    body = mail.message.get_content()
+    assert "御社の株価の見通しを教えてください" in body
+    assert [line for line in body.splitlines() if line.startswith("- 第")] == []
+
+
 def test_forwarding_never_asks_the_answerer_again(sender, slack_stub, slack_bot, smtp):
     """Button, modal (also with an edited question) and delivery read the stored answer: the only
     question the answerer was ever asked is the one that made the answer."""

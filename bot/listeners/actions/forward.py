@@ -179,8 +179,9 @@ def _permalink(deps: AppDeps, client: WebClient, channel: str | None, ts: str | 
 
 def _clauses(deps: AppDeps, answer: Answer, handoff: Handoff) -> tuple:
     """The clauses to show the contact window: those quoted, or for an escalation the nearest ones
-    the assistant looked at (`answer.nearest`: from the stored record)."""
-    return handoff.citations or cited_clauses(answer, clause_lookup(deps))
+    the assistant looked at (`answer.nearest`: from the stored record), unless the policy has been
+    revised since (their ids may name other clauses now)."""
+    return handoff.citations or cited_clauses(answer, clause_lookup(deps, answer.revision))
 
 
 def _tell(deps: AppDeps, client: WebClient, *, channel: str | None, thread_ts: str | None, user_id: str | None,
