@@ -100,10 +100,6 @@ def _contact(data: dict[str, Any], citations: tuple[Citation, ...]) -> Contact:
                    else tuple(labels))
 
 
-def answer_to_json(answer: Answer) -> str:
-    return json.dumps(answer_document(answer), ensure_ascii=False, default=str)
-
-
 def answer_from_json(text: str) -> Answer:
     return answer_from_document(json.loads(text))
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.handoff.compose import Handoff, new_ref
 from bot.periodic import PeriodicWorker
-from bot.storage import DatabaseTarget, StorageError, open_database
+from bot.storage import DatabaseTarget, open_database
 from bot.storage.redaction import redacted_handoff_columns
 from bot.storage.schema import handoff_outbox as table
 from bot.storage.statements import insertion_order, upsert
@@ -38,8 +38,6 @@ FAILED_PERMANENT = "failed_permanent"
 STATUSES = (PENDING, SENT, FAILED_PERMANENT)
 NO_SERVER = "no mail server configured"
 CLAIM_SECONDS = 120.0  # longer than an SMTP exchange can take (timeout 20 s per step)
-
-OutboxSchemaError = StorageError  # the name callers catch: a database that cannot be used
 
 
 @dataclass(frozen=True)
