@@ -137,9 +137,9 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     reading = followup.choose(decide.decide(result), words, _earlier_questions(history),
                               lambda text: _read(text, searcher))
     decision, context = reading.decision, reading.context
-    citations = tuple(_citation(h.clause, h.score) for h in decision.hits)
+    citations = tuple(citation_of(h.clause, h.score) for h in decision.hits)
     if not decision.answered:
-        related = tuple(_citation(h.clause, h.score) for h in decision.related)
+        related = tuple(citation_of(h.clause, h.score) for h in decision.related)
         return _escalation(question, lang, REASON_NOT_COVERED, searcher, email, citations,
                            confidence=decision.confidence, related=related,
                            record=_record(ESCALATED, REASON_NOT_COVERED, lang, facts.revision, decision, context))
@@ -151,7 +151,7 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     contact_id = searcher.contact_clause_id
     sends_to_contact = searcher.sends_to_contact(decision.hits[0].clause.id)
     if sends_to_contact and contact_id and all(c.id != contact_id for c in citations):
-        citations = citations + (_citation(searcher.clause(contact_id), 0.0),)
+        citations = citations + (citation_of(searcher.clause(contact_id), 0.0),)
     contact = _contact(email, citations) if sends_to_contact and email else None
     return Answer(
         question=question, status=ANSWERED, lang=lang, citations=citations, contact=contact,
@@ -184,7 +184,8 @@ def _earlier_questions(history: Sequence[str]) -> list[str]:
     return [h for h in cleaned if h and len(h) <= MAX_QUESTION_CHARS]
 
 
-def _citation(clause, score: float) -> Citation:
+def citation_of(clause, score: float) -> Citation:
+    """A clause of the index as an answer quotes it (verbatim, with its lead), at `score`."""
     return Citation(clause.id, clause.label, clause.article, clause.paragraph, clause.item, clause.title,
                     clause.text, float(score), clause.lead)
 

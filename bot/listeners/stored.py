@@ -10,7 +10,7 @@ import dataclasses
 import logging
 from typing import Callable
 
-from bot.answer import Answer, Citation
+from bot.answer import Answer, citation_of
 from bot.listeners.deps import AppDeps
 from bot.logging_setup import log_event
 from bot.record import AnswerRecord, RecordError
@@ -32,8 +32,7 @@ def stored_answer(deps: AppDeps, stored: StoredAnswer) -> Answer:
         return _with_clauses_looked_at(deps, dataclasses.replace(stored.answer, record=record))
     clause = clause_lookup(deps)
     facts = deps.answerer.facts
-    citations = tuple(Citation(c.id, c.label, c.article, c.paragraph, c.item, c.title, c.text, 0.0, c.lead)
-                      for c in map(clause, stored.citation_ids) if c is not None)
+    citations = tuple(citation_of(c, 0.0) for c in map(clause, stored.citation_ids) if c is not None)
     reason = record.reason if record is not None else None
     return Answer(question=stored.question, status=stored.status, lang=stored.lang, citations=citations,
                   contact=None, revision=facts.revision, company=facts.company_name, reason=reason, record=record)
