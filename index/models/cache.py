@@ -5,6 +5,7 @@ place that reads its default from the environment (POLICYBOT_CACHE_DIR, else XDG
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Mapping
@@ -29,6 +30,15 @@ def models_dir(cache_dir: Path | None = None) -> Path:
 def default_cache_dir() -> Path:
     """The models folder of the default cache: ``<cache_dir_from_env()>/models``."""
     return models_dir()
+
+
+def file_version(path: Path, *, name: str | None = None) -> str:
+    """A short key for one version of `path` (its name or `name`, size and mtime): a cached copy
+    derived from the file is named by it, so a reinstalled or rewritten file gets a new copy
+    without hashing its content on every start."""
+    stat = path.stat()
+    label = name if name is not None else str(path.resolve())
+    return hashlib.sha256(f"{label}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -13,18 +13,17 @@ with plain Python doing what `tokenizers` does, step for step:
    one `<unk>` as its `fuse_unk` does;
 4. truncate to the model's 512 tokens and add `<s>` … `</s>`.
 
-tests/test_default_model.py checks that the ids equal the Rust tokenizer's on the policy,
+tests/test_e5_tokenizer.py checks that the ids equal the Rust tokenizer's on the policy,
 the question files and thousands of random strings.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
 from pathlib import Path
 
-from index.models.cache import write_atomically
+from index.models.cache import file_version, write_atomically
 from index.models.errors import ModelUnavailableError
 from index.models.unigram import UnigramPieces
 
@@ -68,9 +67,7 @@ class E5LeanTokenizer:
         Where the cache cannot be written, tokenizer.json is read every time: slower, same ids.
         """
         source = folder / "tokenizer.json"
-        stat = source.stat()
-        digest = hashlib.sha256(f"{folder.name}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-        compact = folder.parent / f"e5-pieces-v{_LAYOUT_VERSION}-{digest}.json"
+        compact = folder.parent / f"e5-pieces-v{_LAYOUT_VERSION}-{file_version(source, name=folder.name)}.json"
         try:
             cached = json.loads(compact.read_bytes())
             return cls(cached["spec"], cached["pieces"], cached["scores"], cached["longest_from"], max_tokens)

@@ -47,13 +47,12 @@ class E5Runtime:
         self.eps = float(config["layer_norm_eps"])
         self.pad_id = int(config["pad_token_id"])
         self.layers = int(config["num_hidden_layers"])
-        self._weights = _read_safetensors(folder / "model.safetensors")
-        self._word_table = self._weights.pop("embeddings.word_embeddings.weight")  # fp16, mapped
-        self._weights = {name: t for name, t in self._weights.items() if not name.startswith("pooler.")}  # unused
+        weights = _read_safetensors(folder / "model.safetensors")
+        self._word_table = weights.pop("embeddings.word_embeddings.weight")  # fp16, mapped
         if self._word_table.dtype != torch.float16:
             raise ModelUnavailableError(f"{folder}: expected an fp16 word table, found {self._word_table.dtype}.")
-        # every other weight widened once to fp32, as `model.float()` does
-        self._weights = {name: tensor.float() for name, tensor in self._weights.items()}
+        # every other weight widened once to fp32, as `model.float()` does; the pooler is never used
+        self._weights = {name: tensor.float() for name, tensor in weights.items() if not name.startswith("pooler.")}
         self._positions = torch.arange(int(config["max_position_embeddings"])).expand((1, -1))
         self.tokenizer = E5LeanTokenizer.from_folder(folder, _MAX_TOKENS)
 

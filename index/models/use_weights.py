@@ -8,13 +8,12 @@ decompression. The encoder computes with identical arrays either way.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import zipfile
 from pathlib import Path
 
-from index.models.cache import models_dir, write_atomically
+from index.models.cache import file_version, models_dir, write_atomically
 
 _LAYOUT_VERSION = 1
 log = logging.getLogger(__name__)
@@ -22,9 +21,7 @@ log = logging.getLogger(__name__)
 
 def uncompressed_weights(source: Path, cache_dir: Path | None = None) -> Path:
     """The cached uncompressed copy of `source` (weights.npz), made on first use; `source` if it cannot be."""
-    stat = source.stat()
-    digest = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    target = models_dir(cache_dir) / f"usem3-weights-v{_LAYOUT_VERSION}-{digest}.npz"
+    target = models_dir(cache_dir) / f"usem3-weights-v{_LAYOUT_VERSION}-{file_version(source)}.npz"
     if _readable(target):
         return target
     try:
