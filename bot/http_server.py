@@ -105,22 +105,18 @@ class SlackIntake:
         headers = headers_of(scope)
         length = intake.check_headers(headers)
         if isinstance(length, intake.Refusal):
-            log_refusal(length, headers, 0)
-            await respond(send, length.status, length.body, "text/plain; charset=utf-8", close=True)
+            await _refuse(send, length, headers, 0, close=True)
             return
         raw = await _read_body(receive, length)
         if raw is None:  # the client hung up before sending its body: no one to answer
             log_event(log, "http.client_gone", logging.INFO, bytes=length)
             return
         if len(raw) < length:
-            refusal = intake.Refusal(400, "incomplete")
-            log_refusal(refusal, headers, len(raw))
-            await respond(send, refusal.status, refusal.body, "text/plain; charset=utf-8", close=True)
+            await _refuse(send, intake.Refusal(400, "incomplete"), headers, len(raw), close=True)
             return
         payload = intake.read_body(raw, headers, self.signing_secret)
         if isinstance(payload, intake.Refusal):
-            log_refusal(payload, headers, length)
-            await respond(send, payload.status, payload.body, "text/plain; charset=utf-8")
+            await _refuse(send, payload, headers, length)
             return
         status: list[int] = []
 
@@ -136,6 +132,13 @@ class SlackIntake:
             _verified_payload.reset(token)
         log_event(log, "http.request", logging.DEBUG, status=status[0] if status else None, bytes=length,
                   retry_num=headers.get("x-slack-retry-num"), ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+async def _refuse(send: Send, refusal: intake.Refusal, headers: Mapping[str, str], received: int, *,
+                  close: bool = False) -> None:
+    """Log the refusal and answer it in plain text (`close`: the body was not read in full)."""
+    log_refusal(refusal, headers, received)
+    await respond(send, refusal.status, refusal.body, "text/plain; charset=utf-8", close=close)
 
 
 async def _read_body(receive: Receive, length: int) -> bytes | None:
