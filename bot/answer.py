@@ -26,6 +26,8 @@ ESCALATED = "escalated"
 
 # Why an answer was escalated; adapters word it for their medium (bot/render/words.py).
 REASON_NOT_COVERED = "not_covered"
+# On the policy's topic, but asks for a figure (a period, an amount) no clause states (bot/figures.py).
+REASON_NOT_STATED = "not_stated"
 REASON_EMPTY = "empty"
 REASON_TOO_LONG = "too_long"
 
@@ -140,9 +142,10 @@ def answer(question: str, searcher: Searcher, contact_email: str | None = None, 
     citations = tuple(citation_of(h.clause, h.score) for h in decision.hits)
     if not decision.answered:
         related = tuple(citation_of(h.clause, h.score) for h in decision.related)
-        return _escalation(question, lang, REASON_NOT_COVERED, searcher, email, citations,
+        reason = REASON_NOT_STATED if decision.unstated else REASON_NOT_COVERED
+        return _escalation(question, lang, reason, searcher, email, citations,
                            confidence=decision.confidence, related=related,
-                           record=_record(ESCALATED, REASON_NOT_COVERED, lang, facts.revision, decision, context))
+                           record=_record(ESCALATED, reason, lang, facts.revision, decision, context))
 
     # Follow cross-references: when the best clause sends the reader to the contact window (it is
     # in 第10条, or its article points there: 第8条 「第10条に定める…窓口」), the contact block comes

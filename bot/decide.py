@@ -12,12 +12,16 @@ regression, standardized features) on the development questions plus our own tra
 bot/calibration.json with the date of the fit and the files it was fitted on. The fused score
 of the best clause and its lead over the runner-up were tried and left out: under
 leave-one-out they added nothing.
+
+One check is not a fitted weight: a question that asks for a period or an amount is answered
+only when a clause to be quoted states one (bot/figures.py); otherwise the policy does not say.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+from bot import figures
 from bot.calibration import load_calibration
 from bot.record import Features
 from index.search import Hit, RetrievalSignals, SearchResult
@@ -58,6 +62,9 @@ class Decision:
     ranked: tuple[Hit, ...] = ()  # every unit as retrieval ranked it, best first: the evidence
     ranking: tuple[str, ...] = ()  # distinct passages (`ranking`): what recall@k measures
     features: Features | None = None  # what the model read, and its verdict
+    # Set when the question asks for a figure (bot/figures.py: PERIOD, AMOUNT) that none of the
+    # clauses it would quote states: the policy covers the topic but does not say.
+    unstated: str | None = None
 
     @property
     def nearest(self) -> tuple[str, ...]:
@@ -131,8 +138,19 @@ def decide(result: SearchResult) -> Decision:
     p = confidence(result.signals)
     hits = select_citations(result.hits)
     answered = p >= THRESHOLD and bool(hits)
+    unstated = _unstated_figure(result.query, hits) if answered else None
+    answered = answered and unstated is None
     near_miss = not answered and p >= RELATED_MIN_CONFIDENCE
     related = tuple(h for h in result.hits if h.clause.kind != "trailer")[:MAX_RELATED] if near_miss else ()
     return Decision(answered=answered, confidence=p, hits=hits, related=related, ranked=result.hits,
                     ranking=tuple(ranking(result.hits)),
-                    features=Features(tuple(FEATURES), features(result.signals), p, THRESHOLD))
+                    features=Features(tuple(FEATURES), features(result.signals), p, THRESHOLD), unstated=unstated)
+
+
+def _unstated_figure(question: str, hits: tuple[Hit, ...]) -> str | None:
+    """The kind of figure the question asks for when no clause about to be quoted states one
+    (「保存期間は何年？」 against clauses with no period in them), else None."""
+    kind = figures.figure_asked(question)
+    if kind is None or any(figures.states_figure(h.clause.text, kind) for h in hits):
+        return None
+    return kind

@@ -34,6 +34,12 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+def tagged(text: str) -> list:
+    """The words of `text` (NFKC) with their UniDic features, for readers that need parts of
+    speech rather than lemmas (bot/figures.py)."""
+    return list(_tagger()(normalize(text)))
+
+
 def lemmas(text: str) -> list[str]:
     """Content-word lemmas of `text`, in order (duplicates kept: BM25 counts them)."""
     out: list[str] = []

@@ -142,6 +142,22 @@ def test_out_of_scope_question_is_escalated_to_the_contact_window(out_of_scope):
     assert EMAIL in text and "■" not in text  # nothing quoted as if it were the answer
 
 
+@pytest.mark.parametrize("question, lang", [
+    ("問い合わせへの返信は何営業日以内にもらえますか", "ja"),
+    ("How much does it cost to ask for a copy of my personal data?", "en"),
+])
+def test_a_figure_the_policy_does_not_state_is_escalated_not_guessed(answerer, question, lang):
+    """On topic (the contact window, disclosure requests), but no clause gives a period or a fee:
+    the clause is offered as reading, the question goes to the window."""
+    result = answerer.answer(question)
+    assert result.status == "escalated" and result.reason == "not_stated" and result.lang == lang
+    assert result.citations == () and result.related
+    assert result.contact is not None and result.contact.email == EMAIL
+    lead = answer_lead(result)
+    assert ("数値は定めていない" in lead) if lang == "ja" else ("does not state the figure" in lead)
+    assert "■" not in render_text(result)
+
+
 @pytest.mark.parametrize("question, reason", [
     ("", "empty"),
     ("   \n\t\u3000 ", "empty"),

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.answer import ANSWERED, ESCALATED, REASON_EMPTY, REASON_NOT_COVERED, REASON_TOO_LONG, Answer, Citation, Contact
+from bot.answer import (ANSWERED, ESCALATED, REASON_EMPTY, REASON_NOT_COVERED, REASON_NOT_STATED, REASON_TOO_LONG, Answer,
+                        Citation, Contact)
 from bot.render.words import answer_lead
 from bot.slack_render import answer as render_answer
 from bot.slack_render.drafts import reply_draft, shortcut_messages
@@ -242,6 +243,13 @@ def test_reply_draft_for_escalation_routes_to_window(clauses):
     answer = make_answer(clauses, (), status=ESCALATED, reason=REASON_NOT_COVERED, contact=True)
     draft = reply_draft(answer)
     assert "明確な定めがない" in draft and EMAIL in draft and "■" not in draft
+
+
+def test_reply_draft_for_an_unstated_figure_says_the_policy_gives_none(clauses):
+    answer = make_answer(clauses, (), status=ESCALATED, reason=REASON_NOT_STATED, contact=True)
+    draft = reply_draft(answer)
+    assert "期間や金額などにつきましては" in draft and "明確な定めがない" not in draft
+    assert EMAIL in draft and "■" not in draft
 
 
 def test_shortcut_message_has_draft_as_one_copyable_block(clauses):

@@ -132,3 +132,28 @@ def test_features_are_read_by_name_from_the_typed_signals() -> None:
             assert value == pytest.approx(np.log1p(NEAR_MISS.lex_max))
         else:
             assert value == getattr(NEAR_MISS, name)
+
+
+# --- a figure the policy does not state (bot/figures.py) -----------------------------------
+def test_a_period_no_cited_clause_states_is_escalated_with_the_clause_as_reading() -> None:
+    """Confident retrieval, but the question asks for a period and the clause gives none: the
+    policy does not say, so nothing is quoted as the answer."""
+    res = replace(result([("4-2", 0.90, 0.60, 4.0)]), query="第三者提供の記録は何年間保管されますか")
+    decision = decide.decide(res)
+    assert not decision.answered and decision.unstated == "period"
+    assert [h.clause.id for h in decision.related] == ["4-2"]
+
+
+def test_a_clause_that_states_the_figure_still_answers() -> None:
+    stated = replace(CLAUSES["4-2"], text=CLAUSES["4-2"].text + "\nこの記録は3年間保管します。")
+    res = result([("4-2", 0.90, 0.60, 4.0)])
+    hits = tuple(replace(h, clause=stated) if h.clause.id == "4-2" else h for h in res.hits)
+    decision = decide.decide(replace(res, hits=hits, query="第三者提供の記録は何年間保管されますか"))
+    assert decision.answered and decision.unstated is None
+    assert decision.hits[0].clause.id == "4-2"
+
+
+def test_a_question_for_a_point_in_time_is_not_a_figure() -> None:
+    res = replace(result([("trailer", 0.90, 0.60, 4.0)]), query="このポリシーは何年に制定されましたか")
+    decision = decide.decide(res)
+    assert decision.answered and decision.unstated is None

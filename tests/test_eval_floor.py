@@ -28,15 +28,16 @@ QUESTION_FILES = {
 }
 
 # measured 2026-11-30 (in-scope / out-of-scope questions: dev 34/6, train 48/12, held-out 64/16):
-# dev R@1 0.794 R@3 0.882 EN R@3 0.714 OOS escalated 0.833 in-scope escalated 0.0 contact 1.0
+# dev R@1 0.794 R@3 0.882 EN R@3 0.714 OOS escalated 1.0 in-scope escalated 0.0 contact 1.0
 #     citations in gold 0.67, answers citing gold 0.82 (3 pasted questions: no floor of its own)
 # train R@1 0.583 R@3 0.750 EN R@3 0.812 pasted R@3 0.667 OOS 0.917 in-scope escalated 0.208
-# held-out R@1 0.500 R@3 0.766 EN R@3 0.737 pasted R@3 0.583 OOS 0.625 in-scope escalated 0.234 contact 0.6
+# held-out R@1 0.500 R@3 0.766 EN R@3 0.737 pasted R@3 0.583 OOS 0.750 in-scope escalated 0.234 contact 0.6
+# (OOS raised 2026-11-30: figures the policy does not state are escalated, bot/figures.py)
 AT_LEAST = {
     ("dev", "recall@1"): 0.76,
     ("dev", "recall@3"): 0.85,
     ("dev", "english_recall@3"): 0.57,
-    ("dev", "out_of_scope_escalated"): 0.66,
+    ("dev", "out_of_scope_escalated"): 0.83,
     ("dev", "contact_set_when_expected"): 0.83,
     ("dev", "citations_in_gold"): 0.64,
     ("dev", "cited_recall"): 0.79,
@@ -49,12 +50,12 @@ AT_LEAST = {
     ("heldout", "recall@3"): 0.75,
     ("heldout", "english_recall@3"): 0.68,
     ("heldout", "pasted_recall@3"): 0.5,
-    ("heldout", "out_of_scope_escalated"): 0.56,
+    ("heldout", "out_of_scope_escalated"): 0.68,
     ("heldout", "contact_set_when_expected"): 0.5,
     # conversations, measured 2026-11-30 (follow-ups / switches / off-topic switches: dev 11/1/1,
     # train 10/3/3, held-out 15/5/4): dev follow-up R@3 1.0, switch R@3 1.0, off-topic switch
     # escalated 1.0 (acceptance: these two stay at 1.0); train 0.9 / 0.667 / 1.0; held-out
-    # 0.733 / 0.8 / 0.75 (never tuned on)
+    # 0.733 / 0.8 / 1.0 (never tuned on; the off-topic switch that was answered asked for a figure)
     ("conv-dev", "followup_recall@3"): 0.9,
     ("conv-dev", "switch_recall@3"): 1.0,
     ("conv-dev", "oos_switch_escalated"): 1.0,
@@ -64,7 +65,7 @@ AT_LEAST = {
     ("conv-train", "oos_switch_escalated"): 0.66,
     ("conv-heldout", "followup_recall@3"): 0.66,
     ("conv-heldout", "switch_recall@3"): 0.6,
-    ("conv-heldout", "oos_switch_escalated"): 0.5,
+    ("conv-heldout", "oos_switch_escalated"): 0.75,
 }
 AT_MOST = {
     ("dev", "in_scope_escalated"): 0.03,

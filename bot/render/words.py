@@ -13,7 +13,7 @@ def answer_lead(answer: Answer) -> str:
 def lead_sentence(lang: str, status: str, reason: str | None, company: str | None) -> str:
     """One line in the asker's language: what the quotes below are, or why there are none.
 
-    `status` and `reason` are bot.answer's codes ("answered"; "empty", "too_long", "not_covered").
+    `status` and `reason` are bot.answer's codes ("answered"; "empty", "too_long", "not_covered", "not_stated").
     """
     who = company or t("answer.company_default", lang)
     key = "answer.lead.answered" if status == ANSWERED else f"answer.lead.{reason or 'not_covered'}"

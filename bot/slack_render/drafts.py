@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.answer import Answer
+from bot.answer import REASON_NOT_STATED, Answer
 from bot.render.words import answer_lead
 from bot.slack_render.answer import citation_blocks, contact_line, fallback_text, related_blocks, shown_text
 from bot.slack_render.ids import ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP, ACTION_FORWARD
@@ -25,7 +25,7 @@ def reply_draft(answer: Answer) -> str:
     date = iso_to_ja_date(answer.revision) if lang == "ja" else answer.revision
     lines = [t("draft.greeting", lang)]
     if answer.escalated or not answer.citations:
-        lines.append(t("draft.not_covered", lang))
+        lines.append(t("draft.not_stated" if answer.reason == REASON_NOT_STATED else "draft.not_covered", lang))
         lines.append(t("draft.ask_window", lang, company=company, email=email) if email
                      else t("draft.will_check", lang))
     else:

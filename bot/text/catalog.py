@@ -29,6 +29,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "個人情報保護方針にはこの質問への明確な定めがないため、推測ではお答えしません。お問い合わせ窓口にご確認ください。",
         "en": "The privacy policy does not answer this question clearly, so I will not guess. "
               "Please ask the contact window."},
+    "answer.lead.not_stated": {
+        "ja": "個人情報保護方針はこの件に触れていますが、お尋ねの期間や金額などの数値は定めていないため、"
+              "推測ではお答えしません。お問い合わせ窓口にご確認ください。",
+        "en": "The privacy policy touches on this, but it does not state the figure you ask for (a period, "
+              "a deadline or an amount), so I will not guess. Please ask the contact window."},
     "answer.company_default": {"ja": "当社", "en": "the company"},
     "answer.context_line": {
         "ja": "（前の質問「{earlier}」を踏まえてお答えします）",
@@ -104,6 +109,11 @@ CATALOG: dict[str, dict[str, str]] = {
               "この場で確定的なご回答を差し上げることができません。",
         "en": "Our privacy policy does not clearly address your question, so we cannot give a definitive "
               "answer here."},
+    "draft.not_stated": {
+        "ja": "ご質問の期間や金額などにつきましては、当社の個人情報保護方針に定めがないため、"
+              "この場で確定的なご回答を差し上げることができません。",
+        "en": "Our privacy policy does not state the figure you ask about (a period, a deadline or an amount), "
+              "so we cannot give a definitive answer here."},
     "draft.ask_window": {
         "ja": "恐れ入りますが、{company} 個人情報お問い合わせ窓口（{email}）までお問い合わせくださいますよう、"
               "お願い申し上げます。",
