@@ -36,7 +36,7 @@ _DEGREE_THEN_NOUN = {kind: re.compile(r"(?:どの|どれ)(?:くらい|ぐらい|
 _ENGLISH = {
     PERIOD: re.compile(r"\bhow\s+long\b|\bhow\s+many\s+(?:years?|months?|weeks?|(?:business\s+|working\s+)?days?"
                        r"|hours?|minutes?)\b", re.IGNORECASE),
-    AMOUNT: re.compile(r"\bhow\s+much\b[^.?!]*\b(?:cost|costs|fee|fees|charge|charges|pay|price)\b"
+    AMOUNT: re.compile(r"\bhow\s+much\b[^.?!]{0,80}?\b(?:cost|costs|fee|fees|charge|charges|pay|price)\b"
                        r"|\bwhat\s+(?:is|are)\s+the\s+(?:fee|price|cost|charge)s?\b", re.IGNORECASE),
 }
 # A date (2024年10月1日, 10月1日) is a point in time, not a period: removed before looking for one.
