@@ -5,12 +5,13 @@ policy's topic but asks for something only a number answers. When none of the cl
 answer would quote states a period or an amount, quoting them is a guess: the policy does not
 say, and the question goes to the contact window (bot/answer.py, reason "not_stated").
 
-Generic by construction: the question side reads UniDic's tags (何 tagged 数詞 before a word
-tagged 助数詞可能/助数詞, いくら, a degree word such as どのくらい before 期間 or 費用) and English's
-fixed "how long / how much … cost / how many <unit>" forms; the clause side looks for a numeral
-before a unit of the same kind. The only lists are the units and nouns of time and money
-themselves, never words of particular questions. A calendar date (2024年10月1日) is a point in time,
-not a period, and 「何年に」「何日から」 ask for a point, not a figure.
+Generic by construction: a question asks when 何 stands directly before a unit of time or money
+(何年, 何か月間, 何営業日以内, 何円), when it has UniDic's word いくら, when a degree word stands
+before a noun of time or money (どのくらいの期間, どれくらいの費用), or in English's fixed forms
+(how long, how many days, how much … cost, what is the fee); a text states one when a number
+(UniDic 数詞) stands before such a unit. The only lists are the units and nouns of time and money
+themselves, never words of particular questions. A calendar date (2024年10月1日) is a point in
+time, not a period, and 「何年に」「何日から」 ask for a point, not a figure.
 """
 from __future__ import annotations
 
