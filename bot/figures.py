@@ -27,8 +27,10 @@ _UNIT_PATTERNS = {
     PERIOD: r"(?:年間?|(?:か|ヶ|カ|ケ|箇)月間?|週間?|営業日|日間?|時間|分間?|秒)",
     AMOUNT: r"円",
 }
-# 何 + a unit asks for a figure, unless a particle makes it a point in time (何年に制定, 何日から有効).
-_ASKED_UNIT = {kind: re.compile(r"何" + unit + r"(?!に|から|頃|ごろ)") for kind, unit in _UNIT_PATTERNS.items()}
+# 何 + a unit asks for a figure, unless a particle makes it a point in time (何年に制定, 何日から有効)
+# or an indefinite amount (何年も前に = many years ago, 何日か前に = a few days ago; 何日かかる asks).
+_ASKED_UNIT = {kind: re.compile(r"何" + unit + r"(?!に|から|頃|ごろ|も|か(?!か))")
+               for kind, unit in _UNIT_PATTERNS.items()}
 _STATED_UNIT = {kind: re.compile(unit) for kind, unit in _UNIT_PATTERNS.items()}
 # 「どのくらいの期間」「どれくらいの費用」: a degree word before a noun that names a period or an amount.
 _FIGURE_NOUNS = {PERIOD: ("期間", "期限", "日数", "年数", "時間"), AMOUNT: ("金額", "費用", "料金", "手数料")}

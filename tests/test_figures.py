@@ -18,6 +18,7 @@ POLICY = Path(__file__).resolve().parents[1] / "policy_text" / "privacy_policy.t
     ("ログは何か月間残るの？", PERIOD),
     ("問い合わせの返事は何営業日以内に来ますか", PERIOD),
     ("漏えいしたら何時間以内に知らせてもらえる？", PERIOD),
+    ("削除の手続きには何日かかりますか", PERIOD),
     ("アカウント削除後、情報はどのくらいの期間保管されますか", PERIOD),
     ("開示請求の手数料はいくらですか", AMOUNT),
     ("開示してもらうのにどれくらいの費用がかかりますか", AMOUNT),
@@ -35,6 +36,8 @@ def test_questions_that_ask_for_a_figure(question, kind):
     "変更後のポリシーは何日から有効ですか",
     "第三者提供については第何条に書いてありますか",  # a reference, which the label answers
     "記録される項目はいくつありますか",
+    "何年も前に登録したアカウントの情報はどうなりますか",  # "many years ago": no figure asked
+    "何日か前に届いたメールについて教えてください",
     "どのくらい安全に管理されていますか",  # a degree, not a figure
     "How many items does the record hold?",
     "How much data do you collect about me?",
