@@ -35,15 +35,15 @@ def normalize(text: str) -> str:
 
 
 def tagged(text: str) -> list:
-    """The words of `text` (NFKC) with their UniDic features, for readers that need parts of
-    speech rather than lemmas (bot/figures.py)."""
+    """The words of `text` (NFKC) with their UniDic features: what `lemmas` reads, and what
+    readers that need parts of speech rather than lemmas read (bot/figures.py)."""
     return list(_tagger()(normalize(text)))
 
 
 def lemmas(text: str) -> list[str]:
     """Content-word lemmas of `text`, in order (duplicates kept: BM25 counts them)."""
     out: list[str] = []
-    for word in _tagger()(normalize(text)):
+    for word in tagged(text):
         feature = word.feature
         pos = feature.pos1
         if pos in _SKIP_POS or (pos in _SKIP_DEPENDENT and feature.pos2 == "非自立可能"):
