@@ -6,7 +6,7 @@ answer would quote states a period or an amount, quoting them is a guess: the po
 say, and the question goes to the contact window (bot/answer.py, reason "not_stated").
 
 Generic by construction: a question asks when 何 stands directly before a unit of time or money
-(何年, 何か月間, 何営業日以内, 何円), when it has UniDic's word いくら, when a degree word stands
+(何年, 何か月間, 何営業日以内, 何円), when it has いくら (not いくらか, いくらでも), when a degree word stands
 before a noun of time or money (どのくらいの期間, どれくらいの費用), or in English's fixed forms
 (how long, how many days, how much … cost, what is the fee); a text states one when a number
 (UniDic 数詞) stands before such a unit. The only lists are the units and nouns of time and money
@@ -32,6 +32,8 @@ _UNIT_PATTERNS = {
 _ASKED_UNIT = {kind: re.compile(r"何" + unit + r"(?!に|から|頃|ごろ|も|か(?!か))")
                for kind, unit in _UNIT_PATTERNS.items()}
 _STATED_UNIT = {kind: re.compile(unit) for kind, unit in _UNIT_PATTERNS.items()}
+# いくら asks for an amount (いくらですか, いくらかかりますか), いくらか / いくらでも do not (somewhat, any amount).
+_HOW_MUCH = re.compile(r"いくら(?!でも|も|か(?!か))")
 # 「どのくらいの期間」「どれくらいの費用」: a degree word before a noun that names a period or an amount.
 _FIGURE_NOUNS = {PERIOD: ("期間", "期限", "日数", "年数", "時間"), AMOUNT: ("金額", "費用", "料金", "手数料")}
 _DEGREE_THEN_NOUN = {kind: re.compile(r"(?:どの|どれ)(?:くらい|ぐらい|ほど|だけ)の?(?:%s)" % "|".join(nouns))
@@ -53,9 +55,7 @@ def figure_asked(question: str) -> str | None:
     for kind in (PERIOD, AMOUNT):
         if _ENGLISH[kind].search(text) or _ASKED_UNIT[kind].search(text) or _DEGREE_THEN_NOUN[kind].search(text):
             return kind
-    if any(word.surface == "いくら" for word in tagged(text)):
-        return AMOUNT
-    return None
+    return AMOUNT if _HOW_MUCH.search(text) else None
 
 
 def states_figure(text: str, kind: str) -> bool:

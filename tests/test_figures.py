@@ -21,6 +21,7 @@ POLICY = Path(__file__).resolve().parents[1] / "policy_text" / "privacy_policy.t
     ("削除の手続きには何日かかりますか", PERIOD),
     ("アカウント削除後、情報はどのくらいの期間保管されますか", PERIOD),
     ("開示請求の手数料はいくらですか", AMOUNT),
+    ("コピーをもらうのにいくらかかりますか", AMOUNT),
     ("開示してもらうのにどれくらいの費用がかかりますか", AMOUNT),
     ("How long is my data kept after I leave?", PERIOD),
     ("How many business days does a deletion take?", PERIOD),
@@ -38,6 +39,8 @@ def test_questions_that_ask_for_a_figure(question, kind):
     "記録される項目はいくつありますか",
     "何年も前に登録したアカウントの情報はどうなりますか",  # "many years ago": no figure asked
     "何日か前に届いたメールについて教えてください",
+    "いくらか不安があるのですが、第三者に提供されますか",  # "somewhat": no amount asked
+    "いくらでも削除を頼めますか",
     "どのくらい安全に管理されていますか",  # a degree, not a figure
     "How many items does the record hold?",
     "How much data do you collect about me?",
